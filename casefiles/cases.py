@@ -1,0 +1,234 @@
+"""Case folders (一案一卷): one petition matter, its stage folders and its history.
+
+Cases live in year buckets under ``site["cases"]``; each bucket hands out the year's
+sequential numbers. Two registrations in one year both change the bucket's counter, so
+the later commit conflicts and is retried with the next number: numbers are unique and
+without gaps.
+"""
+import datetime
+
+from BTrees.IOBTree import IOBTree
+from persistent import Persistent
+
+from .documents import Document
+from .errors import NotFound
+from .folder import Folder
+from .security import case_acl
+
+CHANNELS = {
+    "letter": "来信",
+    "visit": "来访",
+    "online": "网上信访",
+    "phone": "来电",
+    "video": "视频信访",
+    "transfer": "上级转交",
+}
+
+PETITION_TYPES = {"complaint": "申诉求决", "suggestion": "意见建议", "accusation": "检举控告"}
+
+TRANSFER_LEVELS = {"national": "国家信访局", "provincial": "省信访局"}
+TRANSFER_MODES = {"forward": "转送", "assign": "交办", "supervise": "督办", "copy": "抄送"}
+ONLINE_SOURCES = {"website": "网站", "wechat": "微信", "app": "手机客户端", "hotline": "12345热线", "other": "其他"}
+
+STATUSES = {
+    "registered": "已登记",
+    "accepted": "已受理",
+    "rejected": "不予受理",
+    "not-reaccepted": "不再受理",
+    "filed": "存查",
+    "forwarded": "已转送",
+    "assigned": "已交办",
+    "reported": "已报结",
+    "replied-ready": "待答复",
+    "replied": "已答复",
+    "under-review": "复查中",
+    "review-decided": "复查已决定",
+    "under-recheck": "复核中",
+    "hearing": "听证中",
+    "recheck-decided": "复核已决定",
+    "merged": "已合并",
+    "closed": "已办结",
+    "archived": "已归档",
+}
+
+STAGES = (
+    ("origin", "来源材料"),
+    ("notices", "告知文书"),
+    ("handling", "办理材料"),
+    ("supervision", "督办材料"),
+    ("review", "复查复核"),
+    ("closing", "结案材料"),
+)
+
+
+class Stage(Folder):
+    """A stage sub-folder of a case; holds documents keyed by their id."""
+
+    def __init__(self, title):
+        self.title = title
+
+    def file(self, document):
+        return self.add(document.id, document)
+
+
+class HistoryEntry(Persistent):
+    action = ""
+    at = None
+    by = ""
+    note = ""
+
+    def __init__(self, action, at, by, note=""):
+        self.action = action
+        self.at = at
+        self.by = by
+        self.note = note
+
+
+class Case(Folder):
+    """A petition matter. Its items are the stage folders."""
+
+    number = ""
+    year = 0
+    seq = 0
+    docid = None
+    channel = "letter"
+    status = "registered"
+    subject = ""
+    content = ""
+    petition_type = "complaint"
+    district = ""
+    category = ""
+    received_at = None
+    registered_at = None
+    registered_by = ""
+    petitioners = ()           # tuple of (petitioner id, is primary)
+    group_size = 0             # people at a group visit
+    source = None              # transfers: {"level","mode","ref","due"}
+    online_source = ""
+    external_ref = ""          # the platform's message id for online items
+    visit_place = ""
+    leader = ""                # leader who received the visit (领导接访)
+    accused_unit = None
+    accused_person = ""
+    unit = None                # the responsible unit it is routed to
+    confidential = False
+    links = ()                 # tuple of (type, number)
+    deadlines = ()
+    _history = None
+
+    def __init__(self, number, year, seq):
+        self.number = number
+        self.year = year
+        self.seq = seq
+        for name, title in STAGES:
+            self.add(name, Stage(title))
+
+    @property
+    def __acl__(self):
+        return case_acl(self)
+
+    @property
+    def title(self):
+        return f"{self.number} {self.subject}"
+
+    # history
+    def record(self, action, at, by, note=""):
+        if self._history is None:
+            self._history = IOBTree()
+        key = self._history.maxKey() + 1 if self._history else 0
+        self._history[key] = HistoryEntry(action, at, by, note)
+
+    @property
+    def history(self):
+        return list(self._history.values()) if self._history is not None else []
+
+    # documents
+    def stages(self):
+        return [self[name] for name, _title in STAGES]
+
+    def documents(self):
+        for stage in self.stages():
+            yield from stage.values()
+
+    def document(self, doc_id):
+        for stage in self.stages():
+            doc = stage.get(doc_id)
+            if doc is not None:
+                return doc
+        raise NotFound("document not found", {"id": doc_id})
+
+    def file_document(self, stage_name, kind, title, upload, filed_at, filed_by, text="", ref="", author=""):
+        stage = self[stage_name]
+        document = Document(kind, title, filed_at, filed_by, text=text, ref=ref, author=author)
+        stage.file(document)
+        document.add_version(upload, filed_at, filed_by)
+        return document
+
+    @property
+    def status_title(self):
+        return STATUSES.get(self.status, self.status)
+
+    @property
+    def channel_title(self):
+        return CHANNELS.get(self.channel, self.channel)
+
+    @property
+    def is_open(self):
+        return self.status not in ("rejected", "not-reaccepted", "filed", "merged", "closed", "archived")
+
+
+class CaseYear(Folder):
+    """The cases registered for one year, and that year's number counter."""
+
+    year = 0
+    sequence = 0
+
+    def __init__(self, year):
+        self.year = year
+        self.title = str(year)
+
+    def next_number(self, prefix):
+        self.sequence += 1
+        return self.sequence, f"{prefix}-{self.year}-{self.sequence:06d}"
+
+
+class Cases(Folder):
+    """All cases, in year buckets. ``cases[number]`` also finds a case by its number."""
+
+    title = "信访件"
+    prefix = "XY"
+
+    def year(self, year, create=False):
+        key = str(year)
+        bucket = self.get(key)
+        if bucket is None and create:
+            bucket = self.add(key, CaseYear(year))
+        return bucket
+
+    def new_case(self, year):
+        bucket = self.year(year, create=True)
+        seq, number = bucket.next_number(self.prefix)
+        case = Case(number, year, seq)
+        bucket.add(number, case)
+        return case
+
+    def by_number(self, number):
+        parts = (number or "").split("-")
+        if len(parts) != 3 or not parts[1].isdigit():
+            return None
+        bucket = self.get(parts[1])
+        return bucket.get(number) if bucket is not None else None
+
+    def __getitem__(self, name):
+        case = self.by_number(name) if "-" in name else None
+        if case is not None:
+            return case
+        return super().__getitem__(name)
+
+    def all_cases(self):
+        for bucket in self.values():
+            yield from bucket.values()
+
+
+def today():
+    return datetime.date.today()

@@ -1,0 +1,218 @@
+"""Documents filed into a case folder and their versions.
+
+A filed document is a record: it is never edited in place. A correction files a new
+version; every version keeps its original bytes in a ZODB blob with size, SHA-256 and the
+media type sniffed from the bytes (never trusted from the client).
+"""
+import datetime
+import hashlib
+import uuid
+
+import filetype
+from persistent import Persistent
+from ZODB.blob import Blob
+
+from .errors import TooLarge, UnsupportedType, ValidationError
+from .i18n import _
+
+CHUNK = 1 << 16
+
+# Kinds of documents, by the stage they usually belong to.
+KINDS = {
+    "letter": "来信",
+    "letter_scan": "来信扫描件",
+    "visit_transcript": "接谈记录",
+    "online_complaint": "网上投诉",
+    "phone_record": "来电记录",
+    "transfer_sheet": "转送/交办/督办单",
+    "leader_instruction": "领导批示",
+    "id_copy": "身份证明",
+    "evidence": "证据材料",
+    "notice": "告知书",
+    "handling_report": "办结报告",
+    "investigation": "调查材料",
+    "mediation": "调解协议书",
+    "reply": "信访处理意见书",
+    "supervision": "督办材料",
+    "suggestion": "三项建议书",
+    "review_request": "复查/复核申请",
+    "hearing_record": "听证记录",
+    "review_decision": "复查/复核意见书",
+    "evaluation": "满意度评价",
+    "closing_summary": "结案报告",
+    "other": "其他材料",
+}
+
+# Media types accepted for upload, judged from the bytes.
+ACCEPTED_TYPES = {
+    "application/pdf": ".pdf",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/tiff": ".tif",
+    "text/plain": ".txt",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.oasis.opendocument.text": ".odt",
+    "application/msword": ".doc",
+}
+SCAN_TYPES = ("application/pdf", "image/jpeg", "image/png", "image/tiff")
+
+
+def sniff(head):
+    """The media type of a file from its first bytes; text/plain for valid UTF-8 text."""
+    kind = filetype.guess(head)
+    if kind is not None:
+        return kind.mime
+    if not head:
+        return "application/x-empty"
+    if b"\x00" in head:
+        return "application/octet-stream"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        # a multi-byte character cut at the end of the sniffed window is still text
+        if e.start < len(head) - 4:
+            return "application/octet-stream"
+    return "text/plain"
+
+
+def clean_filename(name):
+    """Keep the client's name as metadata; drop only what no header or filesystem can carry."""
+    name = (name or "").replace("\x00", "")
+    name = "".join(ch for ch in name if ch >= " " and ch != "\x7f")
+    return name.strip()[:255] or "file"
+
+
+class Upload:
+    """A file handed to the domain: its client name and a readable, seekable stream."""
+
+    def __init__(self, filename, stream):
+        self.filename = clean_filename(filename)
+        self.stream = stream
+        stream.seek(0, 2)
+        self.size = stream.tell()
+        stream.seek(0)
+        self.media_type = sniff(stream.read(8192))
+        stream.seek(0)
+
+    @classmethod
+    def from_bytes(cls, filename, data):
+        import io
+        return cls(filename, io.BytesIO(data))
+
+    def check(self, max_bytes, field="file", accepted=ACCEPTED_TYPES):
+        if max_bytes and self.size > max_bytes:
+            raise TooLarge(_("file_too_large", default="The file ${name} is ${size} MB; the limit is ${limit} MB.",
+                             mapping={"name": self.filename, "size": f"{self.size / 1048576:.1f}",
+                                      "limit": f"{max_bytes / 1048576:.0f}"}), {field: "too large"})
+        if self.size == 0:
+            raise ValidationError(_("file_empty", default="The file ${name} is empty.",
+                                    mapping={"name": self.filename}), {field: "empty"})
+        if self.media_type not in accepted:
+            raise UnsupportedType(_("file_type", default="The file ${name} is not an accepted type "
+                                    "(PDF, JPEG, PNG, TIFF, text or office document); its content is ${type}.",
+                                    mapping={"name": self.filename, "type": self.media_type}),
+                                  {field: self.media_type})
+
+
+class Version(Persistent):
+    """One version of a document: the original bytes and what is known about them."""
+
+    number = 1
+    filename = ""
+    media_type = "application/octet-stream"
+    size = 0
+    sha256 = ""
+    filed_at = None
+    filed_by = ""
+    note = ""
+    blob = None
+
+    def __init__(self, number, upload, filed_at, filed_by, note=""):
+        self.number = number
+        self.filename = upload.filename
+        self.media_type = upload.media_type
+        self.filed_at = filed_at
+        self.filed_by = filed_by
+        self.note = note
+        self.blob = Blob()
+        digest = hashlib.sha256()
+        size = 0
+        upload.stream.seek(0)
+        with self.blob.open("w") as out:
+            while True:
+                chunk = upload.stream.read(CHUNK)
+                if not chunk:
+                    break
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+        self.size = size
+        self.sha256 = digest.hexdigest()
+
+    def open(self):
+        return self.blob.open("r")
+
+    def read(self):
+        with self.blob.open("r") as f:
+            return f.read()
+
+
+class Document(Persistent):
+    """A filed document. ``text`` is its transcription or extracted text."""
+
+    __name__ = None
+    __parent__ = None
+    id = ""
+    kind = "other"
+    title = ""
+    filed_at = None
+    filed_by = ""
+    text = ""
+    ref = ""         # 文号
+    author = ""      # 责任者
+    versions = ()
+
+    def __init__(self, kind, title, filed_at, filed_by, text="", ref="", author=""):
+        self.id = uuid.uuid4().hex
+        self.kind = kind
+        self.title = title
+        self.filed_at = filed_at
+        self.filed_by = filed_by
+        self.text = text
+        self.ref = ref
+        self.author = author
+        self.versions = ()
+
+    @property
+    def current(self):
+        return self.versions[-1] if self.versions else None
+
+    def version(self, number):
+        for v in self.versions:
+            if v.number == number:
+                return v
+        return None
+
+    def add_version(self, upload, filed_at, filed_by, note=""):
+        version = Version(len(self.versions) + 1, upload, filed_at, filed_by, note)
+        self.versions = self.versions + (version,)
+        return version
+
+    @property
+    def case(self):
+        stage = self.__parent__
+        return stage.__parent__ if stage is not None else None
+
+    @property
+    def kind_title(self):
+        return KINDS.get(self.kind, self.kind)
+
+
+def text_upload(title, text):
+    """A text document's bytes, so that every document has an original to open and download."""
+    return Upload.from_bytes(f"{title}.txt", text.encode("utf-8"))
+
+
+def now():
+    return datetime.datetime.now().replace(microsecond=0)

@@ -1,0 +1,321 @@
+"""Registration of petitions from every channel (登记), and filing documents into cases.
+
+``register`` validates everything first and only then creates anything, so a bad field or
+a bad file leaves no trace; the transaction it runs in commits the case whole or not at all.
+"""
+import datetime
+import re
+
+from .cases import CHANNELS, ONLINE_SOURCES, PETITION_TYPES, STAGES, TRANSFER_LEVELS, TRANSFER_MODES
+from .documents import KINDS, SCAN_TYPES, text_upload
+from .errors import Conflict, ValidationError
+from .i18n import _
+from .idnumber import id_number_problem, normalize
+from .units import CITY_LEVEL, DISTRICTS
+
+MAX_REPRESENTATIVES = 5
+ID_REQUIRED_CHANNELS = ("letter", "visit", "video")
+_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{5,18}[0-9]$")
+ORIGIN_KIND = {
+    "letter": "letter",
+    "visit": "visit_transcript",
+    "online": "online_complaint",
+    "phone": "phone_record",
+    "video": "visit_transcript",
+    "transfer": "transfer_sheet",
+}
+
+
+def _s(data, key, limit=None):
+    value = data.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        value = str(value)
+    value = value.strip()
+    return value[:limit] if limit else value
+
+
+def parse_datetime(value):
+    """ISO date or date-time (Asia/Shanghai local time); None if unparseable."""
+    if isinstance(value, datetime.datetime):
+        return value.replace(tzinfo=None)
+    if isinstance(value, datetime.date):
+        return datetime.datetime.combine(value, datetime.time())
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().replace(" ", "T", 1) if len(value.strip()) > 10 else value.strip()
+    try:
+        if len(text) == 10:
+            return datetime.datetime.combine(datetime.date.fromisoformat(text), datetime.time())
+        parsed = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(datetime.timezone(datetime.timedelta(hours=8))).replace(tzinfo=None)
+    return parsed.replace(microsecond=0)
+
+
+def parse_date(value):
+    parsed = parse_datetime(value)
+    return parsed.date() if parsed else None
+
+
+def _bool(value):
+    return value is True or (isinstance(value, str) and value.lower() in ("1", "true", "on", "yes"))
+
+
+def validate_petitioners(raw, channel, fields):
+    if raw is None:
+        raw = []
+    if not isinstance(raw, list):
+        fields["petitioners"] = _("petitioners_list", default="Petitioners must be a list.")
+        return []
+    people = []
+    primaries = 0
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            fields[f"petitioners.{i}"] = _("petitioner_object", default="Each petitioner is an object.")
+            continue
+        person = {
+            "name": _s(item, "name", 50),
+            "id_number": normalize(_s(item, "id_number", 30)),
+            "phone": _s(item, "phone", 30),
+            "address": _s(item, "address", 200),
+            "anonymous": _bool(item.get("anonymous")),
+            "primary": _bool(item.get("primary")),
+        }
+        if not any((person["name"], person["id_number"], person["phone"], person["address"])) \
+                and not person["anonymous"]:
+            continue  # an empty row of the form
+        if not person["name"] and not person["anonymous"]:
+            fields[f"petitioners.{i}.name"] = _("name_required",
+                                                default="Enter the petitioner's name or mark them anonymous.")
+        if person["id_number"]:
+            problem = id_number_problem(person["id_number"])
+            if problem:
+                fields[f"petitioners.{i}.id_number"] = problem
+        elif channel in ID_REQUIRED_CHANNELS and not person["anonymous"]:
+            fields[f"petitioners.{i}.id_number"] = _(
+                "id_required", default="An ID number is required for letters and visits (unless anonymous).")
+        if person["phone"] and not _PHONE.match(person["phone"]):
+            fields[f"petitioners.{i}.phone"] = _("phone_bad", default="A phone number has 7 to 20 digits.")
+        primaries += person["primary"]
+        people.append(person)
+    if not people:
+        fields["petitioners"] = _("petitioner_required",
+                                  default="Enter at least one petitioner (or one anonymous petitioner).")
+    elif primaries > 1:
+        fields["petitioners"] = _("one_primary", default="Only one petitioner can be the primary one (主访人).")
+    elif primaries == 0:
+        people[0]["primary"] = True
+    ids = [p["id_number"] for p in people if p["id_number"]]
+    if len(ids) != len(set(ids)):
+        fields["petitioners"] = _("duplicate_person", default="The same ID number is entered twice.")
+    if channel in ("visit", "video") and len(people) > MAX_REPRESENTATIVES:
+        fields["petitioners"] = _("too_many_representatives",
+                                  default="A group visit sends at most ${n} representatives.",
+                                  mapping={"n": MAX_REPRESENTATIVES})
+    return people
+
+
+def validate(site, data, now):
+    """Check a registration; return the cleaned values or raise ValidationError with every field."""
+    if not isinstance(data, dict):
+        raise ValidationError(_("body_object", default="The request body must be an object."), {})
+    fields = {}
+    clean = {}
+    channel = _s(data, "channel")
+    if channel not in CHANNELS:
+        fields["channel"] = _("channel_bad", default="Choose a channel: ${choices}.",
+                              mapping={"choices": "、".join(CHANNELS.values())})
+    clean["channel"] = channel
+
+    raw_received = data.get("received_at")
+    received = parse_datetime(raw_received)
+    if raw_received in (None, ""):
+        fields["received_at"] = _("received_required", default="Enter the date it was received.")
+    elif received is None:
+        fields["received_at"] = _("received_bad", default="The date received is not a valid date (YYYY-MM-DD).")
+    elif received > now + datetime.timedelta(minutes=10):
+        fields["received_at"] = _("received_future", default="The date received cannot be in the future.")
+    elif received.year < 1990:
+        fields["received_at"] = _("received_old", default="The date received is before 1990.")
+    clean["received_at"] = received
+
+    clean["subject"] = _s(data, "subject")
+    if not clean["subject"]:
+        fields["subject"] = _("subject_required", default="Enter the subject (事由).")
+    elif len(clean["subject"]) > 200:
+        fields["subject"] = _("subject_long", default="The subject is at most 200 characters.")
+    clean["content"] = _s(data, "content", 100000)
+
+    district = _s(data, "district")
+    if district not in DISTRICTS + (CITY_LEVEL,):
+        fields["district"] = _("district_bad", default="Choose where the matter happened (问题属地).")
+    clean["district"] = district
+    clean["category"] = _s(data, "category", 100)
+
+    ptype = _s(data, "petition_type") or "complaint"
+    if ptype not in PETITION_TYPES:
+        fields["petition_type"] = _("type_bad", default="Choose a petition type.")
+    clean["petition_type"] = ptype
+
+    accused = data.get("accused") or {}
+    if not isinstance(accused, dict):
+        accused = {}
+    clean["accused_unit"] = _s(accused, "unit") or None
+    clean["accused_person"] = _s(accused, "person", 100)
+    if clean["accused_unit"] and clean["accused_unit"] not in site.units:
+        fields["accused.unit"] = _("unit_unknown", default="No responsible unit has code ${code}.",
+                                   mapping={"code": clean["accused_unit"]})
+    if ptype == "accusation" and not (clean["accused_unit"] or clean["accused_person"]):
+        fields["accused"] = _("accused_required", default="An accusation names the accused person or unit.")
+
+    clean["petitioners"] = validate_petitioners(data.get("petitioners"), channel, fields)
+
+    if channel in ("visit", "video"):
+        size = data.get("group_size") or 0
+        try:
+            size = int(size)
+        except (TypeError, ValueError):
+            size = -1
+        if size < 0 or size > 100000:
+            fields["group_size"] = _("group_size_bad", default="The number of visitors is a whole number.")
+        clean["group_size"] = max(size, len(clean["petitioners"]))
+        clean["visit_place"] = _s(data, "visit_place", 100)
+        clean["leader"] = _s(data, "leader", 50)
+        if not clean["content"]:
+            fields["content"] = _("transcript_required", default="Enter the visit transcript (接谈记录).")
+    if channel == "online":
+        clean["online_source"] = _s(data, "online_source") or "website"
+        if clean["online_source"] not in ONLINE_SOURCES:
+            fields["online_source"] = _("online_source_bad", default="Choose where the message came from.")
+        clean["external_ref"] = _s(data, "external_ref", 64)
+    if channel in ("online", "phone") and not clean["content"]:
+        fields["content"] = _("content_required", default="Enter what the petitioner asks for.")
+    if channel == "transfer":
+        source = data.get("source")
+        if not isinstance(source, dict):
+            source = {}
+        level, mode, ref = _s(source, "level"), _s(source, "mode"), _s(source, "ref", 100)
+        if level not in TRANSFER_LEVELS:
+            fields["source.level"] = _("level_bad", default="Choose the national or provincial bureau.")
+        if mode not in TRANSFER_MODES:
+            fields["source.mode"] = _("mode_bad", default="Choose forward, assign, supervise or copy.")
+        if not ref:
+            fields["source.ref"] = _("ref_required", default="Enter the reference of the transfer sheet.")
+        due = source.get("due")
+        due_date = parse_date(due) if due else None
+        if due and due_date is None:
+            fields["source.due"] = _("due_bad", default="The due date is not a valid date.")
+        clean["source"] = {"level": level, "mode": mode, "ref": ref,
+                           "due": due_date.isoformat() if due_date else None}
+    clean["confidential"] = _bool(data.get("confidential"))
+    if fields:
+        raise ValidationError(_("registration_invalid", default="The petition cannot be registered: "
+                                "please correct the marked fields."), fields)
+    return clean
+
+
+def register(site, data, uploads=(), by="", now=None, max_bytes=None, catalog=True):
+    """Register a petition; returns the new case. Nothing is written unless all is valid."""
+    now = now or datetime.datetime.now().replace(microsecond=0)
+    clean = validate(site, data, now)
+    for i, upload in enumerate(uploads):
+        upload.check(max_bytes, field=f"files.{i}")
+    channel = clean["channel"]
+    if channel == "letter" and not uploads and not clean["content"]:
+        raise ValidationError(_("letter_needs_content", default="Attach the letter's scan or enter its content."),
+                              {"content": _("content_required", default="Enter what the petitioner asks for.")})
+
+    people = []
+    for person in clean["petitioners"]:
+        record = site.petitioners.register(person["name"], person["id_number"], person["phone"],
+                                           person["address"], person["anonymous"])
+        people.append((record, person["primary"]))
+
+    received = clean["received_at"]
+    case = site.cases.new_case(received.year)
+    case.channel = channel
+    case.received_at = received
+    case.registered_at = now
+    case.registered_by = by
+    for key in ("subject", "content", "district", "category", "petition_type", "accused_unit",
+                "accused_person", "confidential", "group_size", "visit_place", "leader",
+                "online_source", "external_ref", "source"):
+        if key in clean:
+            setattr(case, key, clean[key])
+    case.petitioners = tuple((p.id, primary) for p, primary in people)
+    for person, _primary in people:
+        person.cases.add(case.number)
+
+    kind = ORIGIN_KIND[channel]
+    title = f"{CHANNELS[channel]}：{clean['subject']}"
+    scans = [u for u in uploads if u.media_type in SCAN_TYPES]
+    others = [u for u in uploads if u.media_type not in SCAN_TYPES]
+    if channel == "letter" and scans:
+        for i, upload in enumerate(scans):
+            case.file_document("origin", "letter_scan" if i else "letter", title if not i else
+                               f"{title}（扫描件{i + 1}）", upload, now, by, text=clean["content"] if not i else "")
+    else:
+        body = clean["content"] or clean["subject"]
+        case.file_document("origin", kind, title, text_upload(title, body), now, by, text=body)
+        if channel == "transfer":
+            kind = "transfer_sheet"
+        for i, upload in enumerate(scans):
+            case.file_document("origin", kind if channel == "transfer" else "evidence",
+                               f"{KINDS[kind if channel == 'transfer' else 'evidence']}{i + 1}", upload, now, by)
+    for i, upload in enumerate(others):
+        case.file_document("origin", "evidence", upload.filename or f"材料{i + 1}", upload, now, by)
+    case.record("register", now, by, CHANNELS[channel])
+    if catalog:
+        site.catalog.index(case)
+    return case
+
+
+def file_document(site, case, stage, kind, title, upload, by, text="", now=None, max_bytes=None, ref="",
+                  author=""):
+    """File one more document into a stage folder of a case."""
+    now = now or datetime.datetime.now().replace(microsecond=0)
+    ensure_writable(case)
+    fields = {}
+    if stage not in dict(STAGES):
+        fields["folder"] = _("folder_bad", default="Choose a folder of the case.")
+    if kind not in KINDS:
+        fields["kind"] = _("kind_bad", default="Choose the kind of document.")
+    title = (title or "").strip()
+    if not title:
+        fields["title"] = _("title_required", default="Enter the document's title.")
+    elif len(title) > 200:
+        fields["title"] = _("title_long", default="The title is at most 200 characters.")
+    if upload is None and not (text or "").strip():
+        fields["file"] = _("file_required", default="Choose a file or enter the text.")
+    if fields:
+        raise ValidationError(_("document_invalid", default="The document cannot be filed: "
+                                "please correct the marked fields."), fields)
+    if upload is None:
+        upload = text_upload(title, text)
+    upload.check(max_bytes)
+    document = case.file_document(stage, kind, title, upload, now, by, text=(text or "").strip(), ref=ref,
+                                  author=author)
+    case.record("file", now, by, f"{document.kind_title}：{title}")
+    return document
+
+
+def file_version(case, document, upload, by, note="", now=None, max_bytes=None):
+    """File a corrected version of a document; the earlier versions stay readable."""
+    now = now or datetime.datetime.now().replace(microsecond=0)
+    ensure_writable(case)
+    if upload is None:
+        raise ValidationError(_("file_required", default="Choose a file or enter the text."),
+                              {"file": _("file_required", default="Choose a file or enter the text.")})
+    upload.check(max_bytes)
+    version = document.add_version(upload, now, by, note=(note or "").strip()[:500])
+    case.record("version", now, by, f"{document.title} v{version.number}")
+    return version
+
+
+def ensure_writable(case):
+    if case.status == "archived":
+        raise Conflict(_("case_archived", default="The case is archived and read-only."), {})

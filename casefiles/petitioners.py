@@ -1,0 +1,77 @@
+"""The petitioner registry, shared across cases.
+
+The same person across cases is one record, found by ID number, so a clerk sees their
+history. Petitioners without an ID number (online, phone, anonymous) get a record of their
+own per case.
+"""
+import uuid
+
+from BTrees.OOBTree import OOBTree, OOTreeSet
+from persistent import Persistent
+
+from .folder import Folder
+from .idnumber import mask, normalize
+
+
+class Petitioner(Persistent):
+    __name__ = None
+    __parent__ = None
+    id = ""
+    name = ""
+    id_number = ""
+    phone = ""
+    address = ""
+    anonymous = False
+    cases = None   # OOTreeSet of case numbers
+
+    def __init__(self, name, id_number="", phone="", address="", anonymous=False):
+        self.id = uuid.uuid4().hex
+        self.name = name
+        self.id_number = normalize(id_number)
+        self.phone = phone
+        self.address = address
+        self.anonymous = anonymous
+        self.cases = OOTreeSet()
+
+    @property
+    def display_name(self):
+        return "匿名" if self.anonymous else self.name
+
+    @property
+    def masked_id(self):
+        return mask(self.id_number) if self.id_number else ""
+
+    @property
+    def masked_phone(self):
+        p = self.phone or ""
+        return p[:3] + "*" * max(0, len(p) - 7) + p[-4:] if len(p) >= 7 else p
+
+
+class Petitioners(Folder):
+    title = "信访人"
+    _by_id_number = None
+
+    def by_id_number(self, id_number):
+        if not id_number or self._by_id_number is None:
+            return None
+        key = self._by_id_number.get(normalize(id_number))
+        return self.get(key) if key else None
+
+    def register(self, name, id_number="", phone="", address="", anonymous=False):
+        """Find the person by ID number (updating their contact details) or add them."""
+        existing = self.by_id_number(id_number)
+        if existing is not None:
+            if name and name != existing.name:
+                existing.name = name
+            if phone:
+                existing.phone = phone
+            if address:
+                existing.address = address
+            return existing
+        person = Petitioner(name, id_number, phone, address, anonymous)
+        self.add(person.id, person)
+        if person.id_number:
+            if self._by_id_number is None:
+                self._by_id_number = OOBTree()
+            self._by_id_number[person.id_number] = person.id
+        return person

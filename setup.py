@@ -1,0 +1,62 @@
+"""Packaging for the petition case-file and archive system."""
+from setuptools import setup
+
+requires = [
+    "pyramid>=2.0",
+    "pyramid_tm",
+    "pyramid_retry",
+    "pyramid_zodbconn",
+    "pyramid_jinja2",
+    "zodburi",
+    "ZODB>=6",
+    "ZEO",
+    "BTrees",
+    "transaction",
+    "hypatia",
+    "waitress",
+    "Babel",
+    "argon2-cffi",
+    "filetype",
+    "chinesecalendar",
+    "Whoosh",
+    "jieba",
+    "reportlab",
+    "pypdf",
+    "lxml",
+    "bagit",
+]
+
+tests_require = [
+    "pytest",
+    "pytest-xdist",
+    "WebTest",
+    "playwright",
+    "hypothesis",
+]
+
+setup(
+    name="casefiles",
+    version="0.1.0",
+    description="Case files and archive for a city petitions bureau (信访局)",
+    long_description=open("README.md", encoding="utf-8").read(),
+    python_requires=">=3.11",
+    packages=["casefiles", "views", "indexing", "archive", "templates", "cli"],
+    include_package_data=True,
+    package_data={
+        "casefiles": ["data/*"],
+        "views": ["static/*", "static/*/*", "locale/*/LC_MESSAGES/*"],
+        "templates": ["*.jinja2", "*/*.jinja2"],
+    },
+    zip_safe=False,
+    install_requires=requires,
+    extras_require={"test": tests_require},
+    entry_points={
+        "paste.app_factory": ["main = views:main"],
+        "console_scripts": [
+            "casefiles-adduser = cli.adduser:main",
+            "casefiles-units = cli.units:main",
+            "casefiles-import-messages = cli.import_messages:main",
+            "casefiles-demo = cli.demo:main",
+        ],
+    },
+)

@@ -1,0 +1,43 @@
+"""Fixtures: a fresh database and data folder per test, the real app through WebTest,
+one user per role."""
+import pytest
+import webtest
+
+from .support import API, ROLES, add_users, close_app, make_app
+
+
+@pytest.fixture(autouse=True)
+def _no_var_env(monkeypatch):
+    monkeypatch.delenv("CASEFILES_VAR", raising=False)
+
+
+@pytest.fixture
+def var(tmp_path):
+    path = tmp_path / "var"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def app(var):
+    application = make_app(var)
+    add_users(application, [(role, [role], "411502" if role == "unit" else None) for role in ROLES]
+              + [("unit2", ["unit"], "411503")])
+    yield application
+    close_app(application)
+
+
+@pytest.fixture
+def testapp(app):
+    return webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:6543"})
+
+
+@pytest.fixture
+def api(testapp):
+    clients = {}
+
+    def client(username="clerk"):
+        if username not in clients:
+            clients[username] = API(testapp, username)
+        return clients[username]
+    return client

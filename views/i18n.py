@@ -1,0 +1,21 @@
+"""Localisation: zh_CN by default, through Pyramid's localizer and gettext catalogs.
+
+``request.t(msg)`` translates a domain message or a UI string; templates get ``_`` from
+pyramid_jinja2's i18n extension, bound to the request's localizer.
+"""
+from pyramid.i18n import TranslationStringFactory
+
+_ = TranslationStringFactory("casefiles")
+
+
+def translate(request, message, mapping=None):
+    if isinstance(message, str) and not hasattr(message, "interpolate"):
+        message = _(message, mapping=mapping) if mapping else _(message)
+    return request.localizer.translate(message)
+
+
+def includeme(config):
+    settings = config.get_settings()
+    settings.setdefault("pyramid.default_locale_name", "zh_CN")
+    settings.setdefault("jinja2.i18n.domain", "casefiles")
+    config.add_request_method(translate, "t")
