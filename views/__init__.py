@@ -45,6 +45,8 @@ def configure_settings(settings):
     settings["zodbconn.uri"] = uri
     if not settings.get("casefiles.secret"):
         settings["casefiles.secret"] = _stored_secret(var)
+    settings.setdefault("pyramid.default_locale_name", "zh_CN")
+    settings.setdefault("jinja2.i18n.domain", "casefiles")
     settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
     settings.setdefault("retry.attempts", "8")
     return settings

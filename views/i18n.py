@@ -15,7 +15,4 @@ def translate(request, message, mapping=None):
 
 
 def includeme(config):
-    settings = config.get_settings()
-    settings.setdefault("pyramid.default_locale_name", "zh_CN")
-    settings.setdefault("jinja2.i18n.domain", "casefiles")
     config.add_request_method(translate, "t")
