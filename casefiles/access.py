@@ -1,6 +1,7 @@
 """Changes of who may open a case. One function changes a case's access, so the catalog
 (and, through the catalog, every list) follows."""
 from .errors import ValidationError
+from .events import AccessChanged, notify
 from .i18n import _
 
 
@@ -11,4 +12,5 @@ def route_to_unit(site, case, unit_code):
                                 mapping={"code": unit_code}), {"unit": unit_code})
     case.unit = unit_code
     site.catalog.reindex(case)
+    notify(AccessChanged(case))
     return case

@@ -9,6 +9,7 @@ import re
 from .cases import CHANNELS, ONLINE_SOURCES, PETITION_TYPES, STAGES, TRANSFER_LEVELS, TRANSFER_MODES
 from .documents import KINDS, SCAN_TYPES, text_upload
 from .errors import Conflict, ValidationError
+from .events import CaseAdded, DocumentAdded, DocumentModified, notify
 from .i18n import _
 from .idnumber import id_number_problem, normalize
 from .units import CITY_LEVEL, DISTRICTS
@@ -271,6 +272,7 @@ def register(site, data, uploads=(), by="", now=None, max_bytes=None, catalog=Tr
     case.record("register", now, by, CHANNELS[channel])
     if catalog:
         site.catalog.index(case)
+    notify(CaseAdded(case))
     return case
 
 
@@ -300,6 +302,7 @@ def file_document(site, case, stage, kind, title, upload, by, text="", now=None,
     document = case.file_document(stage, kind, title, upload, now, by, text=(text or "").strip(), ref=ref,
                                   author=author)
     case.record("file", now, by, f"{document.kind_title}：{title}")
+    notify(DocumentAdded(document))
     return document
 
 
@@ -313,6 +316,7 @@ def file_version(case, document, upload, by, note="", now=None, max_bytes=None):
     upload.check(max_bytes)
     version = document.add_version(upload, now, by, note=(note or "").strip()[:500])
     case.record("version", now, by, f"{document.title} v{version.number}")
+    notify(DocumentModified(document))
     return version
 
 
