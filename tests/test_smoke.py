@@ -27,3 +27,11 @@ def test_errors_are_chinese_json(api):
 def test_login_page_is_chinese(testapp):
     res = testapp.get("/login")
     assert "登录" in res.text and "用户名" in res.text
+
+
+def test_security_headers(testapp):
+    res = testapp.get("/login")
+    assert "script-src 'self'" in res.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in res.headers["Content-Security-Policy"].split("script-src")[1].split(";")[0]
+    assert res.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert res.headers["X-Content-Type-Options"] == "nosniff"

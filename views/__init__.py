@@ -86,6 +86,7 @@ def main(global_config, **settings):
         config.include(".i18n")
         config.include(".auth")
         config.include(".errors")
+        config.include(".headers")
         config.include(".routes")
         config.include("indexing")
         config.include("archive")
