@@ -13,6 +13,7 @@ from .events import CaseAdded, DocumentAdded, DocumentModified, notify
 from .i18n import _
 from .idnumber import id_number_problem, normalize
 from .units import CITY_LEVEL, DISTRICTS
+from . import localtime
 
 MAX_REPRESENTATIVES = 5
 ID_REQUIRED_CHANNELS = ("letter", "visit", "video")
@@ -35,6 +36,14 @@ def _s(data, key, limit=None):
         value = str(value)
     value = value.strip()
     return value[:limit] if limit else value
+
+
+def _check_text(data, keys, fields, prefix=""):
+    """A number, list or object sent where text belongs is an error, never quietly text."""
+    for key in keys:
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            fields[prefix + key] = _("text_expected", default="This field takes text.")
 
 
 def parse_datetime(value):
@@ -101,6 +110,7 @@ def validate_petitioners(raw, channel, fields):
                 "id_required", default="An ID number is required for letters and visits (unless anonymous).")
         if person["phone"] and not _PHONE.match(person["phone"]):
             fields[f"petitioners.{i}.phone"] = _("phone_bad", default="A phone number has 7 to 20 digits.")
+        _check_text(item, ("name", "id_number", "phone", "address"), fields, f"petitioners.{i}.")
         primaries += person["primary"]
         people.append(person)
     if not people:
@@ -164,7 +174,9 @@ def validate(site, data, now):
 
     accused = data.get("accused") or {}
     if not isinstance(accused, dict):
+        fields["accused"] = _("accused_object", default="The accused is an object with a unit and a person.")
         accused = {}
+    _check_text(accused, ("unit", "person"), fields, "accused.")
     clean["accused_unit"] = _s(accused, "unit") or None
     clean["accused_person"] = _s(accused, "person", 100)
     if clean["accused_unit"] and clean["accused_unit"] not in site.units:
@@ -199,6 +211,7 @@ def validate(site, data, now):
         source = data.get("source")
         if not isinstance(source, dict):
             source = {}
+        _check_text(source, ("level", "mode", "ref", "due"), fields, "source.")
         level, mode, ref = _s(source, "level"), _s(source, "mode"), _s(source, "ref", 100)
         if level not in TRANSFER_LEVELS:
             fields["source.level"] = _("level_bad", default="Choose the national or provincial bureau.")
@@ -213,6 +226,8 @@ def validate(site, data, now):
         clean["source"] = {"level": level, "mode": mode, "ref": ref,
                            "due": due_date.isoformat() if due_date else None}
     clean["confidential"] = _bool(data.get("confidential"))
+    _check_text(data, ("channel", "subject", "content", "district", "category", "petition_type", "visit_place",
+                       "leader", "online_source", "external_ref"), fields)
     if fields:
         raise ValidationError(_("registration_invalid", default="The petition cannot be registered: "
                                 "please correct the marked fields."), fields)
@@ -221,7 +236,7 @@ def validate(site, data, now):
 
 def register(site, data, uploads=(), by="", now=None, max_bytes=None, catalog=True):
     """Register a petition; returns the new case. Nothing is written unless all is valid."""
-    now = now or datetime.datetime.now().replace(microsecond=0)
+    now = now or localtime.now()
     clean = validate(site, data, now)
     for i, upload in enumerate(uploads):
         upload.check(max_bytes, field=f"files.{i}")
@@ -279,7 +294,7 @@ def register(site, data, uploads=(), by="", now=None, max_bytes=None, catalog=Tr
 def file_document(site, case, stage, kind, title, upload, by, text="", now=None, max_bytes=None, ref="",
                   author=""):
     """File one more document into a stage folder of a case."""
-    now = now or datetime.datetime.now().replace(microsecond=0)
+    now = now or localtime.now()
     ensure_writable(case)
     fields = {}
     if stage not in dict(STAGES):
@@ -308,7 +323,7 @@ def file_document(site, case, stage, kind, title, upload, by, text="", now=None,
 
 def file_version(case, document, upload, by, note="", now=None, max_bytes=None):
     """File a corrected version of a document; the earlier versions stay readable."""
-    now = now or datetime.datetime.now().replace(microsecond=0)
+    now = now or localtime.now()
     ensure_writable(case)
     if upload is None:
         raise ValidationError(_("file_required", default="Choose a file or enter the text."),

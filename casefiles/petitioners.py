@@ -63,9 +63,9 @@ class Petitioners(Folder):
         if existing is not None:
             if name and name != existing.name:
                 existing.name = name
-            if phone:
+            if phone and phone != existing.phone:
                 existing.phone = phone
-            if address:
+            if address and address != existing.address:
                 existing.address = address
             return existing
         person = Petitioner(name, id_number, phone, address, anonymous)

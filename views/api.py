@@ -1,40 +1,74 @@
-"""The JSON API of ../API.md: login, cases, documents and their files, units, petitioners."""
+"""The JSON API of the contract (API.md): login, cases, documents and their files, units,
+petitioners and the current user.
+
+Access: a user who may not open a case gets 403 for it and for everything under it (its
+documents and files), whether or not they could guess its number; lists and counts never
+include such a case. Without a valid token (none, unknown, revoked or expired) every call
+but ``POST /api/login`` is 401.
+"""
+import threading
+
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from casefiles import intake
-from casefiles.cases import STATUSES
+from casefiles.cases import CHANNELS, PETITION_TYPES, STATUSES
 from casefiles.documents import KINDS
 from casefiles.i18n import _
 from casefiles.security import FILE, LIST, LOOKUP, REGISTER, VIEW
 
-from .errors import APIError
+from .errors import STATUS_MESSAGES, APIError, error_response
 from .files import file_response
 from .serialize import case_json, case_summary, document_json, petitioner_json, user_json
-from .uploads import json_body, uploads_from
+from .uploads import form, form_json, form_text, is_multipart, json_body, uploads_from
 
 
 def _settings(request):
     return request.registry.settings
 
 
+ALLOWED_METHODS = {
+    "api_login": "POST", "api_logout": "POST", "api_me": "GET", "api_units": "GET", "api_petitioners": "GET",
+    "api_cases": "GET, POST", "api_case": "GET", "api_documents": "GET, POST", "api_document": "GET",
+    "api_document_file": "GET", "api_document_versions": "POST",
+}
+
+
+def method_not_allowed(request):
+    """405 (with ``Allow``) for a method an API address does not take."""
+    response = error_response(request, 405, "method_not_allowed", STATUS_MESSAGES[405])
+    response.headers["Allow"] = ALLOWED_METHODS[request.matched_route.name]
+    return response
+
+
+for _route in ALLOWED_METHODS:
+    method_not_allowed = view_config(route_name=_route, permission=NO_PERMISSION_REQUIRED,
+                                     require_csrf=False)(method_not_allowed)
+del _route
+
+
+# -- authentication -----------------------------------------------------------------------
+
 @view_config(route_name="api_login", request_method="POST", renderer="json", permission=NO_PERMISSION_REQUIRED,
              require_csrf=False)
 def login(request):
     body = json_body(request)
     username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        raise APIError(400, "bad_request", _("login_fields", default="Send a username and a password."))
-    user = request.site.users.authenticate(username, password)
+    if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
+        raise APIError(400, "bad_request", _("login_fields", default="Send a username and a password."),
+                       {k: "required" for k in ("username", "password") if not isinstance(body.get(k), str)
+                        or not body.get(k)})
+    user = request.site.users.authenticate(username.strip(), password)
     if user is None:
         raise APIError(401, "unauthorized", _("login_failed", default="Wrong username or password."))
     token = request.site.users.issue_token(user.username, _settings(request)["casefiles.token_lifetime"],
-                                           label=request.user_agent or "")
+                                           label=(request.user_agent or "")[:200])
     return {"token": token, "user": user_json(user)}
 
 
 @view_config(route_name="api_logout", request_method="POST", renderer="json", permission=NO_PERMISSION_REQUIRED)
 def logout(request):
+    """Revoke the bearer token of the request; the token is refused from then on."""
     from .auth import bearer_token
     token = bearer_token(request)
     revoked = request.site.users.revoke_token(token) if token else False
@@ -48,7 +82,7 @@ def me(request):
 
 @view_config(route_name="api_units", request_method="GET", renderer="json", permission=LIST)
 def units(request):
-    return {"units": [{"code": u.code, "name": u.name, "kind": u.kind, "district": u.district}
+    return {"units": [{"code": u.code, "name": u.name, "kind": u.kind, "district": u.district, "active": u.active}
                       for u in request.site.units.values()]}
 
 
@@ -56,7 +90,7 @@ def units(request):
 def petitioners(request):
     """A petitioner by ID number, with the earlier cases this user may open."""
     from casefiles.idnumber import id_number_problem
-    id_number = request.params.get("id_number", "")
+    id_number = request.GET.get("id_number", "")
     problem = id_number_problem(id_number)
     if problem:
         raise APIError(422, "invalid", problem, {"id_number": problem})
@@ -71,20 +105,64 @@ def petitioners(request):
     return {"petitioner": petitioner_json(person), "cases": cases}
 
 
+# -- registration --------------------------------------------------------------------------
+
+_WRITES = threading.Lock()
+
+
+def exclusive_transaction(request, lock=_WRITES, timeout=30):
+    """Run the rest of this request's transaction holding ``lock``, on a fresh snapshot.
+
+    Every registration takes the next number from the year's counter and every filing
+    appends to its case's history, so two such requests that overlap in time conflict at
+    commit and the later one is replayed by pyramid_retry. With several threads writing at
+    once, a request can lose that race again and again until its attempts run out. Inside
+    one process these writes therefore take turns: the lock is taken, the request's (still
+    unwritten) transaction is restarted so that it sees everything committed before, and the
+    lock is released when the transaction commits or aborts. Between processes (ZEO) the
+    conflict and the retry remain the guard. Call it after reading the request body and
+    before changing anything. Returns False (and changes nothing) when the transaction has
+    already written something or the lock is not free within ``timeout`` seconds.
+    """
+    if getattr(request, "_exclusive_transaction", False):
+        return True
+    tm = request.tm
+    if getattr(tm.get(), "_resources", None):
+        return False
+    if not lock.acquire(timeout=timeout):
+        return False
+    done = []
+
+    def release(*_args):
+        if not done:
+            done.append(True)
+            lock.release()
+    try:
+        tm.abort()
+        txn = tm.begin()
+        txn.note(request.path_info)
+        if request.user is not None:
+            txn.user = request.user.username
+        txn.addAfterCommitHook(release)
+        txn.addAfterAbortHook(release)
+    except BaseException:
+        release()
+        raise
+    request._exclusive_transaction = True
+    return True
+
+
 @view_config(route_name="api_cases", request_method="POST", renderer="json", permission=REGISTER)
 def register(request):
-    if request.content_type.startswith("multipart/"):
-        import json as _json
-        try:
-            body = _json.loads(request.POST.get("data") or "{}")
-        except ValueError:
-            raise APIError(400, "bad_json", _("bad_json", default="The request body is not valid JSON."))
-        if not isinstance(body, dict):
-            raise APIError(400, "bad_json", _("body_object", default="The request body must be an object."))
+    """Register a petition from a JSON body, or from a multipart form whose ``data`` part is
+    the same JSON and whose ``file`` parts are the letter's scans and other materials."""
+    if is_multipart(request):
+        body = form_json(request, "data")
         uploads = uploads_from(request, "file")
     else:
         body = json_body(request)
         uploads = []
+    exclusive_transaction(request)
     case = intake.register(request.site, body, uploads, by=request.user.username,
                            max_bytes=_settings(request)["casefiles.max_upload_bytes"])
     request.response.status_int = 201
@@ -92,8 +170,10 @@ def register(request):
     return case_json(request, case)
 
 
+# -- lists ---------------------------------------------------------------------------------
+
 def _int_param(request, name, default, low, high):
-    raw = request.params.get(name)
+    raw = request.GET.get(name)
     if raw in (None, ""):
         return default
     try:
@@ -108,25 +188,29 @@ def _int_param(request, name, default, low, high):
 
 
 LIST_FILTERS = ("status", "unit", "channel", "district", "category", "petition_type", "year")
+_CHOICES = {"status": STATUSES, "channel": CHANNELS, "petition_type": PETITION_TYPES}
 
 
 def list_filters(request):
+    """Catalog filters from the query string; an unknown status, channel or type is a 400."""
     filters = {}
     for name in LIST_FILTERS:
-        value = request.params.get(name)
-        if value:
-            if name == "year":
-                value = _int_param(request, "year", None, 1990, 2100)
-            elif name == "status" and value not in STATUSES:
-                raise APIError(400, "bad_request", _("status_bad", default="Unknown status ${s}.",
-                                                     mapping={"s": value}), {"status": value})
-            filters[name] = value
+        value = request.GET.get(name)
+        if not value:
+            continue
+        if name == "year":
+            value = _int_param(request, "year", None, 1990, 2100)
+        elif name in _CHOICES and value not in _CHOICES[name]:
+            raise APIError(400, "bad_request", _("filter_bad", default="Unknown value ${value} for ${name}.",
+                                                 mapping={"value": value, "name": name}), {name: value})
+        filters[name] = value
     return filters
 
 
-def query_cases(request, filters, page, size):
+def query_cases(request, filters, page, size, sort="received", reverse=True):
+    """(total, cases on the page) among the cases the user may open, newest received first."""
     catalog = request.site.catalog
-    total, numbers = catalog.query(request.principals, filters, limit=page * size)
+    total, numbers = catalog.query(request.principals, filters, sort=sort, reverse=reverse, limit=page * size)
     numbers = numbers[(page - 1) * size: page * size]
     cases = [request.site.cases.by_number(n) for n in numbers]
     return total, [c for c in cases if c is not None]
@@ -136,9 +220,14 @@ def query_cases(request, filters, page, size):
 def list_cases(request):
     page = _int_param(request, "page", 1, 1, 100000)
     size = _int_param(request, "size", _settings(request)["casefiles.page_size"], 1, 200)
-    total, cases = query_cases(request, list_filters(request), page, size)
+    from .workflow import due_filters   # overdue=true, due_within=N: the catalog's next_due index
+    due = due_filters(request)          # ... listed most urgent first
+    filters = dict(list_filters(request), **due)
+    total, cases = query_cases(request, filters, page, size, *(("next_due", False) if due else ()))
     return {"total": total, "page": page, "size": size, "cases": [case_summary(request, c) for c in cases]}
 
+
+# -- one case and its documents ------------------------------------------------------------
 
 @view_config(route_name="api_case", request_method="GET", renderer="json", permission=VIEW)
 def get_case(request):
@@ -150,27 +239,8 @@ def list_documents(request):
     return {"documents": [document_json(d) for d in request.context.documents()]}
 
 
-@view_config(route_name="api_documents", request_method="POST", renderer="json", permission=FILE)
-def add_document(request):
-    case = request.context
-    params = request.POST
-    uploads = uploads_from(request, "file")
-    if len(uploads) > 1:
-        raise APIError(400, "bad_request", _("one_file", default="Send one file per document."), {"file": "one"})
-    kind = params.get("kind", "other")
-    folder = params.get("folder") or default_folder(kind)
-    document = intake.file_document(request.site, case, folder, kind, params.get("title") or
-                                    (uploads[0].filename if uploads else ""), uploads[0] if uploads else None,
-                                    by=request.user.username, text=params.get("text", ""),
-                                    max_bytes=_settings(request)["casefiles.max_upload_bytes"],
-                                    ref=params.get("ref", ""), author=params.get("author", ""))
-    request.site.catalog.reindex(case)
-    request.response.status_int = 201
-    request.response.headers["Location"] = request.route_url("api_document", number=case.number, doc=document.id)
-    return document_json(document)
-
-
 def default_folder(kind):
+    """The stage folder a kind of document is filed into unless the client names one."""
     return {
         "letter": "origin", "letter_scan": "origin", "visit_transcript": "origin", "online_complaint": "origin",
         "phone_record": "origin", "transfer_sheet": "origin", "leader_instruction": "origin", "id_copy": "origin",
@@ -181,6 +251,30 @@ def default_folder(kind):
     }.get(kind, "origin" if kind not in KINDS else "handling")
 
 
+@view_config(route_name="api_documents", request_method="POST", renderer="json", permission=FILE)
+def add_document(request):
+    """File a document: multipart ``file``, ``kind``, ``title``, optional ``text``, ``folder``,
+    ``ref`` (文号) and ``author`` (责任者). A text-only document (no file) is filed as UTF-8 text."""
+    case = request.context
+    form(request)
+    uploads = uploads_from(request, "file")
+    if len(uploads) > 1:
+        raise APIError(400, "bad_request", _("one_file", default="Send one file per document."), {"file": "one"})
+    upload = uploads[0] if uploads else None
+    kind = form_text(request, "kind", "other").strip() or "other"
+    folder = form_text(request, "folder").strip() or default_folder(kind)
+    title = form_text(request, "title").strip() or (upload.filename if upload else "")
+    text = form_text(request, "text")
+    ref, author = form_text(request, "ref").strip()[:100], form_text(request, "author").strip()[:100]
+    exclusive_transaction(request)
+    document = intake.file_document(request.site, case, folder, kind, title, upload, by=request.user.username,
+                                    text=text, max_bytes=_settings(request)["casefiles.max_upload_bytes"],
+                                    ref=ref, author=author)
+    request.response.status_int = 201
+    request.response.headers["Location"] = request.route_url("api_document", number=case.number, doc=document.id)
+    return document_json(document)
+
+
 @view_config(route_name="api_document", request_method="GET", renderer="json", permission=VIEW)
 def get_document(request):
     return document_json(request.context)
@@ -188,28 +282,37 @@ def get_document(request):
 
 @view_config(route_name="api_document_file", request_method="GET", permission=VIEW)
 def get_file(request):
+    """The original bytes of the current version, or of ``?version=N``."""
     version = None
-    if request.params.get("version"):
+    raw = request.GET.get("version")
+    if raw:
         try:
-            version = request.context.version(int(request.params["version"]))
+            number = int(raw)
         except ValueError:
-            version = None
+            raise APIError(400, "bad_request", _("param_int", default="${name} must be a whole number.",
+                                                 mapping={"name": "version"}), {"version": raw})
+        version = request.context.version(number)
         if version is None:
-            raise APIError(404, "not_found", _("version_missing", default="This version does not exist."))
-    return file_response(request, request.context, version, inline=request.params.get("inline") == "1")
+            raise APIError(404, "not_found", _("version_missing", default="This version does not exist."),
+                           {"version": raw})
+    if request.context.current is None:
+        raise APIError(404, "not_found", _("version_missing", default="This version does not exist."))
+    return file_response(request, request.context, version, inline=request.GET.get("inline") == "1")
 
 
 @view_config(route_name="api_document_versions", request_method="POST", renderer="json", permission=FILE)
 def add_version(request):
+    """File a corrected version (multipart ``file``, optional ``note``); earlier ones stay."""
     document = request.context
     case = document.case
     uploads = uploads_from(request, "file")
     if len(uploads) != 1:
-        raise APIError(422, "invalid", _("file_required", default="Choose a file or enter the text."),
-                       {"file": _("file_required", default="Choose a file or enter the text.")})
-    intake.file_version(case, document, uploads[0], request.user.username, note=request.POST.get("note", ""),
+        message = _("file_required", default="Choose a file or enter the text.")
+        raise APIError(422, "invalid", message, {"file": message})
+    note = form_text(request, "note")
+    exclusive_transaction(request)
+    intake.file_version(case, document, uploads[0], request.user.username, note=note,
                         max_bytes=_settings(request)["casefiles.max_upload_bytes"])
     request.response.status_int = 201
+    request.response.headers["Location"] = request.route_url("api_document", number=case.number, doc=document.id)
     return document_json(document)
-
-

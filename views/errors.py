@@ -7,6 +7,7 @@ the transaction is aborted, so nothing is half-written.
 """
 import logging
 
+from pyramid.exceptions import URLDecodeError
 from pyramid.httpexceptions import HTTPException, HTTPFound
 from pyramid.renderers import render_to_response
 from pyramid.response import Response
@@ -31,7 +32,8 @@ class APIError(Exception):
 
 
 def wants_json(request):
-    if request.path.startswith("/api/") or request.path == "/api":
+    path = request.environ.get("PATH_INFO", "")   # undecoded: a malformed URL must not break this
+    if path.startswith("/api/") or path == "/api":
         return True
     accept = request.headers.get("Accept", "")
     return "application/json" in accept and "text/html" not in accept
@@ -106,7 +108,12 @@ def http_error(exc, request):
 
 @view_config(context=Exception, permission=NO_PERMISSION_REQUIRED)
 def server_error(exc, request):
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    if isinstance(exc, (URLDecodeError, UnicodeDecodeError)):   # a path or query string that is not UTF-8
+        if wants_json(request):
+            return error_response(request, 400, "bad_request", STATUS_MESSAGES[400])
+        # not the page layout: it shows the (undecodable) path
+        return Response(request.t(STATUS_MESSAGES[400]), status=400, content_type="text/plain", charset="utf-8")
+    log.exception("unhandled error on %s %r", request.method, request.environ.get("PATH_INFO", ""))
     response = error_response(request, 500, "server_error",
                               _("server_error", default="An internal error occurred; nothing was saved."))
     return response

@@ -1,14 +1,44 @@
-"""Serving a document's original bytes: inline or as a download, under its original name."""
+"""Serving a document's original bytes: inline or as a download, under its original name.
+
+The name in ``Content-Disposition`` is the one the file was uploaded with, made safe to
+hand to a browser: no directory part (``../``, ``C:\\``), no control or bidirectional
+formatting characters (a right-to-left override can disguise ``gpj.exe`` as ``exe.jpg``),
+no leading dots, and an extension that matches the type the bytes were judged to be.
+Non-ASCII names travel exactly in RFC 5987 ``filename*``, with an ASCII fallback.
+"""
+import os
+import unicodedata
 from urllib.parse import quote
 
 from pyramid.response import FileResponse, Response
 
+from casefiles.documents import ACCEPTED_TYPES
+
 INLINE_TYPES = ("application/pdf", "image/jpeg", "image/png", "text/plain")
+EXTENSIONS = {
+    "image/jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "image/tiff": (".tif", ".tiff"),
+    "text/plain": (".txt", ".text", ".log", ".csv", ".md"),
+}
 
 
-def content_disposition(kind, filename):
+def safe_filename(name, media_type=None):
+    """The name to offer for download (see the module docstring)."""
+    name = "".join(ch for ch in (name or "") if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Zl", "Zp"))
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = name.strip().lstrip(". ").strip()
+    stem, ext = os.path.splitext(name)
+    expected = EXTENSIONS.get(media_type) or ((ACCEPTED_TYPES[media_type],) if media_type in ACCEPTED_TYPES else ())
+    stem = stem or "file"
+    if expected and ext.lower() not in expected:
+        stem, ext = stem + ext, expected[0]
+    return (stem + ext)[:255]
+
+
+def content_disposition(kind, filename, media_type=None):
     """RFC 6266/5987: an ASCII fallback and the exact UTF-8 name in ``filename*``."""
-    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\/' else "_" for ch in filename) or "file"
+    filename = safe_filename(filename, media_type)
+    fallback = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\/%;' else "_" for ch in filename) or "file"
     return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
@@ -24,7 +54,7 @@ def file_response(request, document, version=None, inline=False):
     else:
         response = Response(body=version.read(), content_type=None)
         response.headers["Content-Type"] = content_type
-    response.headers["Content-Disposition"] = content_disposition(kind, version.filename)
+    response.headers["Content-Disposition"] = content_disposition(kind, version.filename, version.media_type)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["ETag"] = f'"{version.sha256}"'
     response.headers["Cache-Control"] = "private, no-cache"

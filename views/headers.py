@@ -14,7 +14,7 @@ def security_headers_tween_factory(handler, registry):
         headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.path.startswith("/static/"):
+        if not request.environ.get("PATH_INFO", "").startswith("/static/"):  # undecoded: never fails
             headers.setdefault("Cache-Control", "no-store")
         return response
     return tween

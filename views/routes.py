@@ -34,7 +34,9 @@ def document_factory(request):
 
 
 def _not_found(request, message):
-    from .errors import APIError
+    from .errors import STATUS_MESSAGES, APIError
+    if request.user is None:  # say nothing about which cases exist before a login
+        return APIError(401, "unauthorized", STATUS_MESSAGES[401])
     return APIError(404, "not_found", message)
 
 
@@ -53,7 +55,21 @@ def includeme(config):
         ("api_document_file", "/api/cases/{number}/documents/{doc}/file", document_factory),
         ("api_document_versions", "/api/cases/{number}/documents/{doc}/versions", document_factory),
     ]
+    search = [  # views/search.py
+        ("search", "/search", site_factory),
+        ("search_saved", "/search/saved", site_factory),
+        ("search_saved_delete", "/search/saved/{id}/delete", site_factory),
+        ("api_search", "/api/search", site_factory),
+        ("api_similar", "/api/similar", site_factory),
+        ("api_case_similar", "/api/cases/{number}/similar", case_factory),
+        ("api_searches", "/api/searches", site_factory),
+        ("api_search_saved", "/api/searches/{id}", site_factory),
+    ]
+    for name, pattern, factory in search:
+        config.add_route(name, pattern, factory=factory)
     config.add_route("login", "/login", factory=site_factory)
     config.add_route("logout", "/logout", factory=site_factory)
     for name, pattern, factory in api:
         config.add_route(name, pattern, factory=factory)
+    config.include(".workflow")   # workflow actions, queues, experts, reception days, calendar
+    config.include(".archive_views")   # dossiers, packages, the archive and disposals

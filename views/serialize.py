@@ -1,5 +1,6 @@
 """JSON shapes of the API contract (cases, documents, petitioners, users)."""
 from casefiles.cases import STAGES
+from casefiles.security import FILE, LOOKUP
 
 
 def petitioner_json(person, primary=False, reveal=True):
@@ -67,14 +68,22 @@ def case_summary(request, case):
     }
 
 
+def reveals_identity(request, case):
+    """Whether the user sees petitioners' full ID and phone numbers on this case: those who
+    register and look up petitioners, and those who work on the case (file into it). Readers
+    (the analysts) see them masked."""
+    return bool(request.has_permission(LOOKUP, request.site) or request.has_permission(FILE, case))
+
+
 def case_json(request, case):
     site = request.site
     data = case_summary(request, case)
+    reveal = reveals_identity(request, case)
     data.update({
         "content": case.content,
         "registered_at": case.registered_at,
         "registered_by": case.registered_by,
-        "petitioners": [petitioner_json(p, primary) for p, primary in case_petitioners(site, case)],
+        "petitioners": [petitioner_json(p, primary, reveal) for p, primary in case_petitioners(site, case)],
         "group_size": case.group_size,
         "source": dict(case.source) if case.source else None,
         "online_source": case.online_source or None,
