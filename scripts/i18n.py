@@ -22,12 +22,13 @@ DOMAIN = "casefiles"
 PO = os.path.join(LOCALE_DIR, "zh_CN", "LC_MESSAGES", f"{DOMAIN}.po")
 MO = PO[:-3] + ".mo"
 POT = os.path.join(LOCALE_DIR, f"{DOMAIN}.pot")
+SOURCES = ("casefiles", "views", "indexing", "archive", "cli", "templates")
 
 
 def extract():
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
                     "-k", "_", "--no-location", "--sort-output", "-o", POT, "--project", "casefiles",
-                    "--omit-header", "."], cwd=HERE, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    "--omit-header", *SOURCES], cwd=HERE, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(POT, "rb") as f:
         template = read_po(f)
     defaults = source_defaults()
