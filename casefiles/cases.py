@@ -14,6 +14,7 @@ from .documents import Document
 from .errors import NotFound
 from .folder import Folder
 from .security import case_acl
+from . import localtime
 
 CHANNELS = {
     "letter": "来信",
@@ -114,6 +115,26 @@ class Case(Folder):
     confidential = False
     links = ()                 # tuple of (type, number)
     deadlines = ()
+    # the archive (casefiles.archival)
+    retention = ""             # Y / 30 / 10
+    archival_ref = ""          # 档号
+    archival_year = 0
+    archived_at = None
+    archived_by = ""
+    retention_due = None       # first day past the retention period; None for 永久
+    compiled_by = ""           # 立卷人
+    checked_by = ""            # 检查人
+    # the workflow (casefiles.workflow); dicts and tuples are replaced whole, never mutated
+    step_on = None             # the day of the last workflow step ("on")
+    report = None              # the unit's handling report: summary, on, by, document
+    reports_before = ()        # ids of the handling reports filed before the last assignment or return
+    reply = None               # 信访处理意见书: outcome, on, by, delivered_on
+    review = None              # 复查: requested_on, reasons, decision, on, opinion, delivered_on
+    recheck = None             # 复核: the same
+    hearings = ()              # dicts: date, panel, scheduled_on, recorded_on, record
+    supervisions = ()          # workflow.Supervision records
+    suggestions = ()           # workflow.Suggestion records (三项建议)
+    satisfaction = None        # bureau, unit, on, by
     _history = None
 
     def __init__(self, number, year, seq):
@@ -231,4 +252,4 @@ class Cases(Folder):
 
 
 def today():
-    return datetime.date.today()
+    return localtime.today()

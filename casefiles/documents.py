@@ -14,6 +14,7 @@ from ZODB.blob import Blob
 
 from .errors import TooLarge, UnsupportedType, ValidationError
 from .i18n import _
+from . import localtime
 
 CHUNK = 1 << 16
 
@@ -172,6 +173,10 @@ class Document(Persistent):
     ref = ""         # 文号
     author = ""      # 责任者
     versions = ()
+    # text read from the file by the search layer (PDF text layer or OCR of a scan)
+    extracted_text = ""
+    extracted_version = 0    # the version the extracted text belongs to
+    ocr_state = ""           # "" | text | ocr | empty | failed | unavailable
 
     def __init__(self, kind, title, filed_at, filed_by, text="", ref="", author=""):
         self.id = uuid.uuid4().hex
@@ -199,6 +204,13 @@ class Document(Persistent):
         self.versions = self.versions + (version,)
         return version
 
+    def set_extracted(self, version_number, text, state):
+        """Record the text read from version ``version_number`` of the file (not a new version:
+        the filed bytes are unchanged)."""
+        self.extracted_text = text or ""
+        self.extracted_version = version_number
+        self.ocr_state = state
+
     @property
     def case(self):
         stage = self.__parent__
@@ -215,4 +227,4 @@ def text_upload(title, text):
 
 
 def now():
-    return datetime.datetime.now().replace(microsecond=0)
+    return localtime.now()

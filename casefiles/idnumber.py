@@ -6,6 +6,7 @@ character computed with ISO 7064 MOD 11-2.
 import datetime
 
 from .i18n import _
+from . import localtime
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -34,7 +35,7 @@ def id_number_problem(value, today=None):
         born = datetime.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         return _("id_birthdate", default="The ID number's date of birth is not a real date.")
-    today = today or datetime.date.today()
+    today = today or localtime.today()
     if born > today or born.year < 1890:
         return _("id_birthdate_range", default="The ID number's date of birth is impossible.")
     if check_char(value[:17]) != value[17]:

@@ -16,6 +16,7 @@ from .errors import ValidationError
 from .folder import Folder
 from .i18n import _
 from .security import ROLES
+from . import localtime
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 8
@@ -37,7 +38,7 @@ class User(Persistent):
         self.roles = tuple(roles)
         self.name = name or username
         self.unit = unit
-        self.created = datetime.datetime.now().replace(microsecond=0)
+        self.created = localtime.now()
 
     def set_password(self, password):
         if len(password or "") < MIN_PASSWORD:
@@ -122,7 +123,7 @@ class Users(Folder):
     def issue_token(self, username, lifetime_seconds, now=None, label=""):
         if self._tokens is None:
             self._tokens = OOBTree()
-        now = now or datetime.datetime.now()
+        now = now or localtime.now()
         token = secrets.token_urlsafe(32)
         self._tokens[_digest(token)] = Token(username, now, now + datetime.timedelta(seconds=lifetime_seconds),
                                              label)
@@ -132,7 +133,7 @@ class Users(Folder):
         if not token or self._tokens is None:
             return None
         record = self._tokens.get(_digest(token))
-        if record is None or record.expires < (now or datetime.datetime.now()):
+        if record is None or record.expires < (now or localtime.now()):
             return None
         user = self.get(record.username)
         return user if user is not None and user.active else None

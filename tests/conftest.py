@@ -2,8 +2,19 @@
 one user per role."""
 import pytest
 import webtest
+from argon2 import PasswordHasher
+
+from casefiles import users
 
 from .support import API, ROLES, add_users, close_app, make_app
+
+
+@pytest.fixture(autouse=True)
+def _cheap_passwords(request, monkeypatch):
+    """Passwords are not what most tests are about: a cheap argon2 keeps log-ins fast.
+    Tests marked ``real_argon2`` keep the production parameters."""
+    if "real_argon2" not in request.keywords:
+        monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture(autouse=True)

@@ -20,8 +20,9 @@ def make_app(var, **extra):
 
 
 def close_app(app):
-    for db in app.registry._zodb_databases.values():
-        db.close()
+    """Stop the app's background workers (search index, OCR), then close its databases."""
+    from cli import close_app as close_registry
+    close_registry(app.registry)
 
 
 def open_site(app):

@@ -35,3 +35,17 @@ def test_security_headers(testapp):
     assert "unsafe-inline" not in res.headers["Content-Security-Policy"].split("script-src")[1].split(";")[0]
     assert res.headers["X-Frame-Options"] == "SAMEORIGIN"
     assert res.headers["X-Content-Type-Options"] == "nosniff"
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.real_argon2
+def test_passwords_are_stored_as_argon2id_with_production_cost():
+    from casefiles.users import User
+    user = User("someone", ["clerk"])
+    user.set_password("a-long-password")
+    assert user.password_hash.startswith("$argon2id$")
+    params = dict(p.split("=") for p in user.password_hash.split("$")[3].split(","))
+    assert int(params["m"]) >= 65536 and int(params["t"]) >= 2
+    assert user.check_password("a-long-password") and not user.check_password("wrong")

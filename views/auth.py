@@ -11,6 +11,7 @@ from pyramid.csrf import SessionCSRFStoragePolicy
 from pyramid.session import SignedCookieSessionFactory
 
 from casefiles.security import LIST
+from casefiles import localtime
 
 SESSION_USER = "user"
 
@@ -53,7 +54,7 @@ class SecurityPolicy:
     def remember(self, request, userid, **kw):
         request.session.invalidate()          # a new session on every login (no fixation)
         request.session[SESSION_USER] = userid
-        request.session["login_at"] = datetime.datetime.now().isoformat(timespec="seconds")
+        request.session["login_at"] = localtime.now().isoformat()
         return []
 
     def forget(self, request, **kw):
