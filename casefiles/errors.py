@@ -40,3 +40,10 @@ class Conflict(DomainError):
 class NotFound(DomainError):
     status = 404
     code = "not_found"
+
+
+class Forbidden(DomainError):
+    """The user's role (or unit) may not take this step (403)."""
+
+    status = 403
+    code = "forbidden"

@@ -6,8 +6,10 @@ from zoneinfo import ZoneInfo
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def now():
-    return datetime.datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0)
+def now(precise=False):
+    """Local time, to the second (what records show) or ``precise`` (expiry checks)."""
+    moment = datetime.datetime.now(SHANGHAI).replace(tzinfo=None)
+    return moment if precise else moment.replace(microsecond=0)
 
 
 def today():

@@ -21,6 +21,15 @@ class Site(Folder):
     title = "信阳市信访局"
     schema_version = 0
     catalog = None
+    archival = None    # casefiles.archival.Archival
+    index_queue = None       # search: item ids committed but not yet in the index (indexing.sync)
+    extract_queue = None     # search: documents waiting for text extraction / OCR
+    saved_searches = None    # search: username -> tuple of saved searches
+    rules = "national-2022"  # workflow: the rule set of the clocks (ini casefiles.rules)
+    calendar = None          # workflow: casefiles.calendar.OfficialCalendar
+    experts = None           # workflow: casefiles.experts.Experts (hearing expert pool)
+    reception = None         # workflow: casefiles.reception.ReceptionDays (leader reception days)
+    refs = None              # workflow: casefiles.workflow.RefCounters (document numbers 文号)
 
     @property
     def __acl__(self):
@@ -53,7 +62,60 @@ def _evolve_1(site):
     load_units(site.units)
 
 
-EVOLVE_STEPS = [_evolve_1]
+def _evolve_2(site):
+    """Index the external references of imported online messages, so re-imports skip them."""
+    from hypatia.field import FieldIndex
+
+    from .catalog import _attr
+    index = site.catalog.add_index("external_ref", FieldIndex(_attr("external_ref")))
+    for case in site.cases.all_cases():
+        if case.docid is not None:
+            index.index_doc(case.docid, case)
+
+
+def _evolve_3(site):
+    """The archive register: archival references, archived cases, disposals (casefiles.archival)."""
+    from .archival import Archival
+    if getattr(site, "archival", None) is None:
+        site.archival = Archival()
+
+
+def _evolve_4(site):
+    """Search: the durable queues of index and text-extraction work, and saved searches per user.
+
+    Plain BTrees keyed by item id (``c:NUMBER``, ``d:NUMBER:DOCID``): written in the same
+    transaction as the change they follow, cleared by ``indexing`` once the index has it."""
+    from BTrees.OOBTree import OOBTree
+    for name in ("index_queue", "extract_queue", "saved_searches"):
+        if getattr(site, name, None) is None:
+            setattr(site, name, OOBTree())
+    for queue in (site.index_queue, site.extract_queue):
+        queue["#"] = 0   # never removed: an emptied bucket would make concurrent commits conflict
+
+
+def _evolve_5(site):
+    """Workflow: the official calendar, the expert pool, leader reception days, document
+    numbers, and the catalog indexes of the queues (earliest open due date, queue,
+    provisional calendar years), filled from the cases' clocks."""
+    from .calendar import OfficialCalendar
+    from .experts import Experts
+    from .reception import ReceptionDays
+    from .workflow import RefCounters
+    from .workflow import open_intake_clocks
+    for name, factory in (("calendar", OfficialCalendar), ("experts", Experts), ("reception", ReceptionDays),
+                          ("refs", RefCounters)):
+        if getattr(site, name, None) is None:
+            setattr(site, name, factory())
+
+    def cases():
+        for case in site.cases.all_cases():
+            if case.status == "registered":   # registered before the clocks existed
+                open_intake_clocks(site, case)
+            yield case
+    site.catalog.add_workflow_indexes(cases())
+
+
+EVOLVE_STEPS = [_evolve_1, _evolve_2, _evolve_3, _evolve_4, _evolve_5]
 SCHEMA_VERSION = len(EVOLVE_STEPS)
 
 

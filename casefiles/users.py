@@ -123,7 +123,7 @@ class Users(Folder):
     def issue_token(self, username, lifetime_seconds, now=None, label=""):
         if self._tokens is None:
             self._tokens = OOBTree()
-        now = now or localtime.now()
+        now = now or localtime.now(precise=True)
         token = secrets.token_urlsafe(32)
         self._tokens[_digest(token)] = Token(username, now, now + datetime.timedelta(seconds=lifetime_seconds),
                                              label)
@@ -133,7 +133,7 @@ class Users(Folder):
         if not token or self._tokens is None:
             return None
         record = self._tokens.get(_digest(token))
-        if record is None or record.expires < (now or localtime.now()):
+        if record is None or record.expires < (now or localtime.now(precise=True)):
             return None
         user = self.get(record.username)
         return user if user is not None and user.active else None

@@ -62,6 +62,11 @@ ACTION_TITLES = {
     "join": _("action_join", default="Joined into a lead case"),
     "close": _("action_close", default="Closed"),
     "archive": _("action_archive", default="Archived"),
+    "deliver": _("action_deliver", default="Reply delivered"),
+    "end-supervision": _("action_end_supervision", default="Supervision ended"),
+    "suggest": _("action_suggest", default="Suggestion issued"),
+    "answer-suggestion": _("action_answer_suggestion", default="Suggestion answered"),
+    "recompute": _("action_recompute", default="Due dates recomputed"),
 }
 
 

@@ -113,7 +113,13 @@ def server_error(exc, request):
             return error_response(request, 400, "bad_request", STATUS_MESSAGES[400])
         # not the page layout: it shows the (undecodable) path
         return Response(request.t(STATUS_MESSAGES[400]), status=400, content_type="text/plain", charset="utf-8")
-    log.exception("unhandled error on %s %r", request.method, request.environ.get("PATH_INFO", ""))
+    from pyramid_retry import is_error_retryable, is_last_attempt
+    if is_error_retryable(request, exc) and not is_last_attempt(request):
+        # a write conflict: pyramid_retry runs the request again; not an error worth a traceback
+        log.debug("retrying %s %r after %s", request.method, request.environ.get("PATH_INFO", ""),
+                  type(exc).__name__)
+    else:
+        log.exception("unhandled error on %s %r", request.method, request.environ.get("PATH_INFO", ""))
     response = error_response(request, 500, "server_error",
                               _("server_error", default="An internal error occurred; nothing was saved."))
     return response
