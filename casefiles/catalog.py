@@ -141,10 +141,33 @@ class CaseCatalog(Persistent):
         result = q.execute()
         total = len(result)
         if sort:
-            ids = list(result.sort(self.catalog[sort], reverse=reverse, limit=limit))
+            ids = self._scan_backward(self.catalog[sort], result.ids, limit) if reverse else None
+            if ids is None:
+                ids = list(result.sort(self.catalog[sort], reverse=reverse, limit=limit))
         else:
             ids = list(result.ids)
         return total, [self.docids[i] for i in ids if i in self.docids]
+
+    @staticmethod
+    def _scan_backward(index, docids, limit):
+        """The first ``limit`` of ``docids`` by ``index`` descending, walking the index from
+        its largest value down: the first page of a large list (the newest cases) without
+        ordering every docid (hypatia only scans forward). None when a heap sort is the
+        better choice (a small result set) or when some docids have no value in the index."""
+        if not limit or len(docids) < 20 * limit:
+            return None
+        fwd = index._fwd_index
+        keys = fwd.keys()
+        out = []
+        position = len(keys) - 1
+        while position >= 0 and len(out) < limit:
+            for docid in reversed(list(fwd[keys[position]])):
+                if docid in docids:
+                    out.append(docid)
+                    if len(out) >= limit:
+                        break
+            position -= 1
+        return out if len(out) >= min(limit, len(docids)) else None
 
     def _allowed_ids(self, principals):
         """The docids the principals may open; None when that is every indexed case."""

@@ -140,3 +140,33 @@ def test_docids_are_unique(site):
     docids = [c.docid for c in site.cases.all_cases()]
     assert len(set(docids)) == len(docids) == 6
     assert {site.catalog.docids[d] for d in docids} == {c.number for c in site.cases.all_cases()}
+
+
+def test_the_newest_page_of_a_long_list_matches_a_full_sort():
+    """A large list's first page comes from walking the received index backwards; it must
+    equal what sorting every case gives, ties (same minute) included."""
+    db = ZODB.DB(None)
+    conn = db.open(transaction.TransactionManager())
+    big, _ = bootstrap(conn.root())
+    start = datetime.datetime(2025, 1, 1, 8, 0)
+    for i in range(300):
+        case = big.cases.new_case(2025)
+        case.received_at = start + datetime.timedelta(hours=(i * 37) % 500)  # shuffled, with ties
+        case.district = "浉河区" if i % 3 else "息县"
+        big.catalog.index(case)
+    catalog = big.catalog
+    for limit in (5, 10):
+        total, scanned = catalog.query(CLERK, limit=limit)
+        assert total == 300 and len(scanned) == limit
+        received = [big.cases.by_number(n).received_at for n in scanned]
+        assert received == sorted(received, reverse=True)
+        newest = sorted((c.received_at for c in big.cases.all_cases()), reverse=True)[:limit]
+        assert received == newest
+    # a filtered list (息县: 100 cases, limit 4 → scan) still gives only matching cases
+    total, scanned = catalog.query(CLERK, {"district": "息县"}, limit=4)
+    assert total == 100 and all(big.cases.by_number(n).district == "息县" for n in scanned)
+    assert [big.cases.by_number(n).received_at for n in scanned] == sorted(
+        (c.received_at for c in big.cases.all_cases() if c.district == "息县"), reverse=True)[:4]
+    conn.transaction_manager.abort()
+    conn.close()
+    db.close()
