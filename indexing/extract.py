@@ -1,0 +1,213 @@
+"""Text from filed files: the text layer of PDFs (pypdf) and OCR of scans (Tesseract, chi_sim).
+
+Extraction never runs in a request and never fails a filing: the OCR worker
+(``indexing.ocr``) calls ``extract_file`` for documents waiting in the extraction queue,
+and ``extract_file`` runs this module as a child process, bounded in time (killed at the
+deadline), in pages and in memory, so that a hostile or broken PDF costs at most its
+time slot. The child prints one JSON object: ``{"text", "state", "pages", "error"}``.
+
+States: ``text`` (the PDF's own text), ``ocr`` (read by OCR), ``empty`` (nothing legible),
+``failed`` (an error or the deadline), ``unavailable`` (no tesseract with chi_sim here).
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from .analysis import join_cjk, normalize
+
+SCAN_TYPES = ("application/pdf", "image/jpeg", "image/png", "image/tiff")
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/tiff")
+MIN_PAGE_TEXT = 20            # characters a page needs to count as having a text layer
+DEFAULTS = {"timeout": 300, "max_pages": 50, "ocr_pages": 20, "ocr_lang": "chi_sim", "memory_mb": 2048}
+_WORDISH = re.compile(r"\w", re.UNICODE)
+
+
+def needs_extraction(document):
+    version = document.current
+    return (version is not None and version.media_type in SCAN_TYPES
+            and getattr(document, "extracted_version", 0) != version.number)
+
+
+def extraction_state(document):
+    """What the document page shows: pending, or the state of the last extraction ("" if none applies)."""
+    if needs_extraction(document):
+        return "pending"
+    version = document.current
+    if version is None or getattr(document, "extracted_version", 0) != version.number:
+        return ""
+    return getattr(document, "ocr_state", "") or ""
+
+
+_ocr_check = {}
+
+
+def ocr_available(lang="chi_sim"):
+    """True if a tesseract with the language is installed (checked once per process)."""
+    if lang not in _ocr_check:
+        exe = shutil.which("tesseract")
+        ok = False
+        if exe:
+            try:
+                out = subprocess.run([exe, "--list-langs"], capture_output=True, text=True, timeout=20)
+                ok = lang in (out.stdout + out.stderr).split()
+            except (OSError, subprocess.SubprocessError):
+                ok = False
+        _ocr_check[lang] = ok
+    return _ocr_check[lang]
+
+
+def extract_file(path, media_type, timeout=None, max_pages=None, ocr_pages=None, ocr_lang=None, memory_mb=None):
+    """Run the extraction of one file in a child process; returns (text, state, error)."""
+    opts = dict(DEFAULTS)
+    for key, value in (("timeout", timeout), ("max_pages", max_pages), ("ocr_pages", ocr_pages),
+                       ("ocr_lang", ocr_lang), ("memory_mb", memory_mb)):
+        if value not in (None, ""):
+            opts[key] = value
+    cmd = [sys.executable, "-m", "indexing.extract", path, media_type, str(int(opts["max_pages"])),
+           str(int(opts["ocr_pages"])), str(opts["ocr_lang"])]
+    limit = int(opts["memory_mb"]) * 1024 * 1024
+
+    def _limits():  # pragma: no cover - runs in the child
+        try:
+            import resource
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            os.nice(10)
+        except (ImportError, ValueError, OSError):
+            pass
+
+    env = dict(os.environ)
+    env["OMP_THREAD_LIMIT"] = "1"   # tesseract: one core, the other serves requests
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=float(opts["timeout"]), preexec_fn=_limits,
+                              env=env, cwd=here)
+    except subprocess.TimeoutExpired:
+        return "", "failed", f"timed out after {opts['timeout']} s"
+    except OSError as e:
+        return "", "failed", str(e)
+    try:
+        result = json.loads(proc.stdout.decode("utf-8"))
+    except ValueError:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        return "", "failed", (err[-1] if err else f"exit status {proc.returncode}")[:300]
+    return result.get("text", ""), result.get("state", "failed"), result.get("error", "")
+
+
+# --- the child process --------------------------------------------------------------------
+
+def _meaningful(text):
+    return len(_WORDISH.findall(text or ""))
+
+
+def _ocr_image(path, lang, timeout=120, max_frames=20):
+    """OCR one image file (every page of a multi-page TIFF) with tesseract, after making each
+    page grey and at least 1200 pixels wide."""
+    try:
+        from PIL import Image, ImageOps
+    except ImportError:
+        return _tesseract(path, lang, timeout)
+    pages = []
+    with Image.open(path) as image:
+        for i in range(min(getattr(image, "n_frames", 1), max_frames)):
+            image.seek(i)
+            page = ImageOps.grayscale(image.convert("RGB"))
+            if page.width < 1200:
+                scale = 1200 / max(page.width, 1)
+                page = page.resize((int(page.width * scale), int(page.height * scale)))
+            out = f"{path}.{i}.png"
+            page.save(out)
+            pages.append(out)
+    return "\n".join(t for t in (_tesseract(p, lang, timeout) for p in pages) if t)
+
+
+def _tesseract(path, lang, timeout):
+    proc = subprocess.run(["tesseract", path, "stdout", "-l", lang, "--psm", "3"], capture_output=True,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr.decode("utf-8", "replace").strip()[-300:] or "tesseract failed")
+    return proc.stdout.decode("utf-8", "replace")
+
+
+def _pdf(path, max_pages, ocr_pages, lang, workdir):
+    from pypdf import PdfReader
+    reader = PdfReader(path)
+    texts, used_ocr, ocr_done = [], False, 0
+    can_ocr = ocr_available(lang)
+    missing_ocr = False
+    for number, page in enumerate(reader.pages):
+        if number >= max_pages:
+            break
+        try:
+            text = page.extract_text() or ""
+        except Exception:  # a broken page does not lose the others
+            text = ""
+        if _meaningful(text) >= MIN_PAGE_TEXT:
+            texts.append(text)
+            continue
+        if ocr_done >= ocr_pages:
+            continue
+        images = []
+        try:
+            images = list(page.images)
+        except Exception:
+            images = []
+        if not images:
+            if text.strip():
+                texts.append(text)
+            continue
+        if not can_ocr:
+            missing_ocr = True
+            continue
+        for k, image in enumerate(images[:4]):
+            name = os.path.join(workdir, f"p{number}-{k}{os.path.splitext(image.name)[1] or '.png'}")
+            try:
+                image.image.save(name + ".png")
+                name = name + ".png"
+            except Exception:
+                with open(name, "wb") as f:
+                    f.write(image.data)
+            texts.append(_ocr_image(name, lang))
+            used_ocr = True
+        ocr_done += 1
+    text = join_cjk(normalize("\n".join(t for t in texts if t))).strip()
+    if not _meaningful(text):
+        return "", "unavailable" if missing_ocr else "empty"
+    return text, "ocr" if used_ocr else "text"
+
+
+def _child(path, media_type, max_pages, ocr_pages, lang):
+    workdir = tempfile.mkdtemp(prefix="casefiles-ocr-")
+    try:
+        if media_type == "application/pdf":
+            text, state = _pdf(path, max_pages, ocr_pages, lang, workdir)
+        elif media_type in IMAGE_TYPES:
+            if not ocr_available(lang):
+                return {"text": "", "state": "unavailable", "error": f"tesseract with {lang} is not installed"}
+            local = os.path.join(workdir, "scan" + {"image/jpeg": ".jpg", "image/png": ".png"}.get(media_type, ".tif"))
+            shutil.copyfile(path, local)
+            text = join_cjk(normalize(_ocr_image(local, lang))).strip()
+            state = "ocr" if _meaningful(text) else "empty"
+        else:
+            return {"text": "", "state": "empty", "error": ""}
+        return {"text": text, "state": state, "error": ""}
+    except Exception as e:  # reported as a failed extraction, never raised into a filing
+        return {"text": "", "state": "failed", "error": f"{type(e).__name__}: {e}"[:300]}
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main(argv=None):
+    argv = argv if argv is not None else sys.argv[1:]
+    path, media_type, max_pages, ocr_pages, lang = argv[0], argv[1], int(argv[2]), int(argv[3]), argv[4]
+    result = _child(path, media_type, max_pages, ocr_pages, lang)
+    sys.stdout.write(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
