@@ -111,6 +111,9 @@ def blank_values():
     return values
 
 
+LINK_ACTIONS = {"repeat": "mark-repeat", "join": "join"}
+
+
 @view_config(context=Site, name="register", renderer="site_register.jinja2", permission=REGISTER)
 def register(request):
     channel = channel_of(request)
@@ -123,6 +126,12 @@ def register(request):
             case = intake.register(request.site, registration_data(channel, values),
                                    uploads_from(request, "files"), by=request.user.username, now=shanghai_now(),
                                    max_bytes=request.registry.settings["casefiles.max_upload_bytes"])
+            link_type, link_into = request.POST.get("link_type"), request.POST.get("link_into", "").strip()
+            if link_type in LINK_ACTIONS and link_into:
+                # the clerk chose, in the similar-cases panel, to file it as a repeat item or
+                # join it: the same transaction, so a refused link registers nothing
+                from .workflow import do
+                do(request, case, LINK_ACTIONS[link_type], {"into": link_into})
         except DomainError as exc:
             request.tm.doom()
             request.response.status_int = exc.status
