@@ -1,0 +1,1 @@
+"""Benchmarks of the case-file system: see README.md."""
