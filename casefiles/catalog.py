@@ -157,16 +157,14 @@ class CaseCatalog(Persistent):
         if not limit or len(docids) < 20 * limit:
             return None
         fwd = index._fwd_index
-        keys = fwd.keys()
         out = []
-        position = len(keys) - 1
-        while position >= 0 and len(out) < limit:
-            for docid in reversed(list(fwd[keys[position]])):
+        # one pass over the keys (positional access into a BTree walks its buckets every time)
+        for key in reversed(list(fwd.keys())):
+            for docid in reversed(list(fwd[key])):
                 if docid in docids:
                     out.append(docid)
                     if len(out) >= limit:
-                        break
-            position -= 1
+                        return out
         return out if len(out) >= min(limit, len(docids)) else None
 
     def _allowed_ids(self, principals):

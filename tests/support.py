@@ -34,12 +34,24 @@ def open_site(app):
     return conn, conn.root()[ROOT_KEY]
 
 
+def change(app, fn):
+    """Run ``fn(site)`` in its own transaction outside any request, retrying conflicts with
+    the background index writer (requests get the same from pyramid_retry)."""
+    conn, _site = open_site(app)
+    try:
+        for attempt in conn.transaction_manager.attempts(5):
+            with attempt:
+                result = fn(conn.root()["casefiles"])
+        return result
+    finally:
+        conn.close()
+
+
 def add_users(app, users):
-    conn, site = open_site(app)
-    with conn.transaction_manager:
+    def create(site):
         for username, roles, unit in users:
             site.users.create(username, roles, PASSWORD, name=username, unit=unit, units=site.units)
-    conn.close()
+    change(app, create)
 
 
 class API:

@@ -9,7 +9,7 @@ import webtest
 
 from casefiles.access import route_to_unit
 
-from .support import (API, add_users, close_app, id_number, jpeg_bytes, make_app, open_site, pdf_bytes, petition,
+from .support import (API, add_users, change, close_app, id_number, jpeg_bytes, make_app, open_site, pdf_bytes, petition,
                       png_bytes)
 
 DOCUMENT_KEYS = {"id", "kind", "title", "filed_at", "filed_by", "media_type", "size", "sha256", "version"}
@@ -81,20 +81,16 @@ def stored_state(app, var):
 
 
 def route(app, number, unit):
-    conn, site = open_site(app)
-    with conn.transaction_manager:
-        route_to_unit(site, site.cases.by_number(number), unit)
-    conn.close()
+    change(app, lambda site: route_to_unit(site, site.cases.by_number(number), unit))
 
 
 def set_case(app, number, **attrs):
-    conn, site = open_site(app)
-    with conn.transaction_manager:
+    def edit(site):
         case = site.cases.by_number(number)
         for key, value in attrs.items():
             setattr(case, key, value)
         site.catalog.reindex(case)
-    conn.close()
+    change(app, edit)
 
 
 # -- registration ----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from casefiles import users
 from casefiles.access import route_to_unit
 
-from .support import (PASSWORD, add_users, close_app, id_number, jpeg_bytes, make_app, open_site, pdf_bytes,
+from .support import (PASSWORD, add_users, change, close_app, id_number, jpeg_bytes, make_app, open_site, pdf_bytes,
                       petition, png_bytes, tiff_bytes)
 
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 400
@@ -175,19 +175,6 @@ def test_unit_dashboard_counts_only_their_cases(testapp, api, app):
     assert page(res).xpath('//*[@data-stat="total"]')[0].text.strip() == "1"
     assert "交本单位的件" in res.text and "其他单位的件" not in res.text
     assert not page(res).xpath('//div[@class="quick-register"]')
-
-
-def change(app, fn):
-    """Run ``fn(site)`` in its own transaction outside any request, retrying conflicts with the
-    background index writer."""
-    conn, site = open_site(app)
-    try:
-        for attempt in conn.transaction_manager.attempts(5):
-            with attempt:
-                result = fn(site)
-        return result
-    finally:
-        conn.close()
 
 
 def route(app, number, unit):
