@@ -91,6 +91,7 @@ class Case(Folder):
     number = ""
     year = 0
     seq = 0
+    documents_filed = 0        # the filing sequence handed to each new document
     docid = None
     channel = "letter"
     status = "registered"
@@ -181,6 +182,8 @@ class Case(Folder):
     def file_document(self, stage_name, kind, title, upload, filed_at, filed_by, text="", ref="", author=""):
         stage = self[stage_name]
         document = Document(kind, title, filed_at, filed_by, text=text, ref=ref, author=author)
+        self.documents_filed += 1
+        document.seq = self.documents_filed
         stage.file(document)
         document.add_version(upload, filed_at, filed_by)
         return document

@@ -173,6 +173,7 @@ class Document(Persistent):
     ref = ""         # 文号
     author = ""      # 责任者
     versions = ()
+    seq = 0          # filing order within its case (0 for documents filed before it existed)
     # text read from the file by the search layer (PDF text layer or OCR of a scan)
     extracted_text = ""
     extracted_version = 0    # the version the extracted text belongs to
@@ -215,6 +216,12 @@ class Document(Persistent):
     def case(self):
         stage = self.__parent__
         return stage.__parent__ if stage is not None else None
+
+    @property
+    def order_key(self):
+        """Filing order: time filed, then the case's filing sequence (several documents are
+        often filed in the same second, e.g. a letter and its scans)."""
+        return (self.filed_at is None, self.filed_at or 0, self.seq)
 
     @property
     def kind_title(self):

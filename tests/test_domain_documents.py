@@ -211,3 +211,16 @@ def test_text_upload_and_document_defaults():
     document = Document("notice", "受理告知书", NOW, "clerk")
     assert document.current is None and document.versions == () and len(document.id) == 32
     assert document.case is None and document.kind_title == "告知书"
+
+
+def test_documents_filed_in_the_same_second_keep_their_filing_order():
+    import datetime
+
+    from casefiles.cases import Case
+    from casefiles.documents import Upload
+    case = Case("XY-2025-000001", 2025, 1)
+    at = datetime.datetime(2025, 3, 1, 9, 30)
+    titles = ["来信", "扫描件1", "扫描件2", "证据"]
+    for title in titles:
+        case.file_document("origin", "evidence", title, Upload.from_bytes("a.txt", title.encode()), at, "clerk")
+    assert [d.title for d in sorted(case["origin"].values(), key=lambda d: d.order_key)] == titles

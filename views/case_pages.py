@@ -156,9 +156,8 @@ KIND_ORDER = {kind: i for i, kind in enumerate(KINDS)}
 
 
 def sorted_documents(stage):
-    """Documents in filing order; those filed together (a letter and its scans) by kind, then title."""
-    return sorted(stage.values(), key=lambda d: (d.filed_at is None, d.filed_at or 0,
-                                                 KIND_ORDER.get(d.kind, len(KIND_ORDER)), d.title))
+    """Documents in filing order (documents filed before the sequence existed: by kind, then title)."""
+    return sorted(stage.values(), key=lambda d: d.order_key + (KIND_ORDER.get(d.kind, len(KIND_ORDER)), d.title))
 
 
 def folders(case):

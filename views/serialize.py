@@ -95,7 +95,7 @@ def case_json(request, case):
         "deadlines": [dict(d) if isinstance(d, dict) else d.as_json() for d in case.deadlines],
         "folders": [
             {"name": name, "title": title,
-             "documents": [document_summary(d) for d in sorted(case[name].values(), key=lambda d: d.filed_at)]}
+             "documents": [document_summary(d) for d in sorted(case[name].values(), key=lambda d: d.order_key)]}
             for name, title in STAGES
         ],
         "links": [{"type": t, "number": n} for t, n in case.links],
