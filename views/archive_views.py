@@ -31,6 +31,7 @@ from casefiles.errors import Conflict, DomainError
 from casefiles.i18n import _
 from casefiles.security import ADMINISTER, VIEW
 
+from .case_pages import _int
 from .errors import APIError, error_response
 from .files import content_disposition
 
@@ -158,14 +159,6 @@ def _case_row(site, case, today):
 def _user_name(site, username):
     user = site.users.get(username or "")
     return user.name if user is not None and user.name else username
-
-
-def _int(value, default, low, high):
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return default
-    return number if low <= number <= high else default
 
 
 PAGE_SIZE = 100

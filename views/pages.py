@@ -6,12 +6,13 @@ Templates get ``ui`` (a ``UI`` bound to the request) and the filters ``dt``, ``d
 ``filesize``; the Chinese title dictionaries of the domain are template globals.
 """
 import datetime
-from zoneinfo import ZoneInfo
 
 from pyramid.events import ApplicationCreated, BeforeRender, subscriber
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
+
+from casefiles import localtime
 from pyramid_jinja2 import IJinja2Environment
 
 from casefiles.cases import (CHANNELS, ONLINE_SOURCES, PETITION_TYPES, STAGES, STATUSES, TRANSFER_LEVELS,
@@ -21,7 +22,7 @@ from casefiles.security import FILE, LIST, LOOKUP, REGISTER, ROLE_TITLES, VIEW
 from casefiles.site import Site
 from casefiles.units import CITY_LEVEL, DISTRICTS
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+SHANGHAI = localtime.SHANGHAI
 # roles whose work needs the full ID number and phone; everyone else sees them masked
 REVEAL_ROLES = ("clerk", "assigner", "supervisor", "reviewer", "admin", "auditor")
 OPEN_STATUSES = tuple(s for s in STATUSES
@@ -37,7 +38,7 @@ STATUS_TONES = {
 
 def shanghai_now():
     """Now, as the naive Asia/Shanghai wall-clock time the domain stores."""
-    return datetime.datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0)
+    return localtime.now()
 
 
 def format_datetime(value, fmt="%Y-%m-%d %H:%M"):

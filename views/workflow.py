@@ -15,12 +15,13 @@ the document renderer, and answer. The ini settings ``casefiles.rules`` (rule se
 ``casefiles.warn_days`` (amber band) are read here.
 """
 import datetime
-from zoneinfo import ZoneInfo
 
 import transaction
 from pyramid.events import ApplicationCreated
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
+
+from casefiles import localtime
 
 from archive.notices import render
 from casefiles import clocks, workflow
@@ -38,12 +39,12 @@ from .errors import APIError
 from .serialize import case_json, case_summary
 from .uploads import json_body, uploads_from
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+SHANGHAI = localtime.SHANGHAI
 BANDS = ("red", "amber", "green")
 
 
 def now_here():
-    return datetime.datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0)
+    return localtime.now()
 
 
 def today_here():
