@@ -31,9 +31,9 @@ import datetime
 import json
 import multiprocessing
 import os
-import platform
 import random
 import re
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -266,24 +266,28 @@ class TantivyEngine:
 
 # --- SQLite FTS5 ---------------------------------------------------------------------------
 
+def _principal_token(p):
+    """A principal as one unicode61 token (letters and digits only)."""
+    return re.sub(r"[^0-9A-Za-z]", "", p).lower()
+
+
 def build_sqlite(items, tokens, path):
+    """FTS5 with three columns: the jieba tokens (space separated), and the allowed and denied
+    principals as tokens, so that one MATCH does the words and the permission filter."""
     db = sqlite3.connect(path)
     db.execute("PRAGMA journal_mode=OFF")
     db.execute("PRAGMA synchronous=OFF")
-    db.execute("CREATE VIRTUAL TABLE fts USING fts5(text, tokenize='unicode61 remove_diacritics 0')")
+    db.execute("CREATE VIRTUAL TABLE fts USING fts5(text, acl, deny, tokenize='unicode61 remove_diacritics 0')")
     cols = ", ".join(f"{f} TEXT" for f in FACET_FIELDS)
     db.execute(f"CREATE TABLE docs (id INTEGER PRIMARY KEY, item TEXT, {cols}, date TEXT)")
-    db.execute("CREATE TABLE acl (principal TEXT, doc INTEGER)")
-    db.execute("CREATE TABLE deny (principal TEXT, doc INTEGER)")
     marks = ", ".join("?" * (len(FACET_FIELDS) + 3))
     for rowid, (item, toks) in enumerate(zip(items, tokens), 1):
-        db.execute("INSERT INTO fts (rowid, text) VALUES (?, ?)", (rowid, " ".join(t[0] for t in toks)))
+        db.execute("INSERT INTO fts (rowid, text, acl, deny) VALUES (?, ?, ?, ?)",
+                   (rowid, " ".join(t[0] for t in toks),
+                    " ".join(_principal_token(p) for p in item[S.ALLOWED].split()),
+                    " ".join(_principal_token(p) for p in item[S.DENIED].split())))
         db.execute(f"INSERT INTO docs VALUES ({marks})",
                    (rowid, item[S.ID_], *[item[f] for f in FACET_FIELDS], item[S.DATE].isoformat()))
-        db.executemany("INSERT INTO acl VALUES (?, ?)", [(p, rowid) for p in item[S.ALLOWED].split()])
-        db.executemany("INSERT INTO deny VALUES (?, ?)", [(p, rowid) for p in item[S.DENIED].split()])
-    db.execute("CREATE INDEX acl_p ON acl (principal, doc)")
-    db.execute("CREATE INDEX deny_p ON deny (principal, doc)")
     db.execute("INSERT INTO fts(fts) VALUES('optimize')")
     db.commit()
     return db
@@ -300,14 +304,15 @@ class SQLiteEngine:
         terms = words(text)
         if not terms:
             return 0, [], {}
-        match = " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        marks = ", ".join("?" * len(principals))
+
+        def quoted(values):
+            return " OR ".join('"' + v.replace('"', '""') + '"' for v in values)
+        tokens = [_principal_token(p) for p in principals]
+        match = f"text : ({' AND '.join(chr(34) + t.replace(chr(34), chr(34) * 2) + chr(34) for t in terms)}) " \
+                f"AND acl : ({quoted(tokens)}) NOT deny : ({quoted(tokens)})"
         db = self.db
         db.execute("DELETE FROM hits")
-        db.execute(f"INSERT INTO hits SELECT rowid, rank FROM fts WHERE fts MATCH ? "
-                   f"AND rowid IN (SELECT doc FROM acl WHERE principal IN ({marks})) "
-                   f"AND rowid NOT IN (SELECT doc FROM deny WHERE principal IN ({marks}))",
-                   (match, *principals, *principals))
+        db.execute("INSERT INTO hits SELECT rowid, bm25(fts, 1.0, 0.0, 0.0) FROM fts WHERE fts MATCH ?", (match,))
         total = db.execute("SELECT count(*) FROM hits").fetchone()[0]
         ids = [r[0] for r in db.execute("SELECT d.item FROM hits h JOIN docs d ON d.id = h.id "
                                         "ORDER BY h.rank LIMIT ?", (limit,))]
@@ -374,6 +379,13 @@ def relevance(engine, messages, by_message, n=100, seed=3):
     return {"queries": len(chosen), "top10": round(found / max(len(chosen), 1), 3), "misses": misses[:10]}
 
 
+def _cpu_seconds():
+    """CPU time of this process and its finished children (the writer processes)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
 def folder_mb(path):
     total = 0
     if os.path.isfile(path):
@@ -412,12 +424,21 @@ def run_size(messages, size, args, log):
             if stats is None:
                 shutil.rmtree(folder, ignore_errors=True)
                 os.makedirs(folder)
+                load_before = os.getloadavg()
+                cpu_before = _cpu_seconds()
                 started = time.perf_counter()
                 build_whoosh(items, folder, args.procs)
                 seconds = time.perf_counter() - started
+                cpu = _cpu_seconds() - cpu_before
                 stats = {"index_seconds": round(seconds, 1), "items_per_second": round(n / seconds, 1),
                          "procs": args.procs, "index_mb": folder_mb(folder),
-                         "rebuild_projection_100k_seconds": round(seconds * 100000 / n, 1)}
+                         "rebuild_projection_100k_seconds": round(seconds * 100000 / n, 1),
+                         # CPU time of this process and the writer processes: what the build costs
+                         # whatever else runs; cpu / procs is the wall time on otherwise idle cores
+                         "cpu_seconds": round(cpu, 1),
+                         "idle_cores_projection_seconds": round(cpu / max(1, args.procs), 1),
+                         "loadavg_before": [round(x, 2) for x in load_before],
+                         "loadavg_after": [round(x, 2) for x in os.getloadavg()]}
                 _save(folder, stats)
                 log(f"whoosh index {seconds:.1f}s")
             from whoosh import index
@@ -459,6 +480,7 @@ def run_size(messages, size, args, log):
         del tokens
         for engine in engines:
             out[engine.name].update(time_queries(engine, queries))
+            out[engine.name]["loadavg_after_queries"] = [round(x, 2) for x in os.getloadavg()]
             out[engine.name]["relevance"] = relevance(engine, messages, by_message, args.relevance)
             log(f"{engine.name}: {json.dumps(out[engine.name], ensure_ascii=False)[:400]}")
         out["sample_queries"] = [q for q, _p in queries[:12]]
@@ -497,8 +519,12 @@ def main(argv=None):
     def log(text):
         print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
+    from benchmarks.common import machine
+    info = machine()
+    info["loadavg_at_start"] = [round(x, 2) for x in os.getloadavg()]
+    info.pop("loadavg_at_end", None)
     result = {"generated": datetime.datetime.now().isoformat(timespec="seconds"),
-              "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+              "machine": info, "command": " ".join(sys.argv),
               "messages": len(messages), "procs": args.procs, "sizes": {}}
     for size in args.sizes.split(","):
         size = size.strip()
@@ -508,6 +534,7 @@ def main(argv=None):
             json.dump(result, f, ensure_ascii=False, indent=2, default=str)
     largest = max(result["sizes"].values(), key=lambda s: s["items"])
     w = largest.get("whoosh", {})
+    result["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["targets"] = {
         "at_items": largest["items"],
         "p95_ms_with_facets": {"target": 100, "measured": w.get("p95_ms"), "met": (w.get("p95_ms") or 1e9) < 100},

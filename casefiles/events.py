@@ -55,3 +55,21 @@ class DocumentAdded(DocumentEvent):
 
 class DocumentModified(DocumentEvent):
     """A document got a new version or new text (e.g. OCR)."""
+
+
+class PetitionerModified:
+    """A petitioner's details (name, ID number, phone, address) changed: every case that
+    names the person shows the new details (the search index re-reads those cases)."""
+
+    def __init__(self, petitioner, fields=()):
+        self.petitioner = petitioner
+        self.fields = tuple(fields)
+
+
+class UnitModified:
+    """A responsible unit's name (or kind, district) changed: the cases routed to it show
+    the new name."""
+
+    def __init__(self, unit, fields=()):
+        self.unit = unit
+        self.fields = tuple(fields)

@@ -9,6 +9,7 @@ import uuid
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 
+from .events import PetitionerModified, notify
 from .folder import Folder
 from .idnumber import mask, normalize
 
@@ -61,12 +62,18 @@ class Petitioners(Folder):
         """Find the person by ID number (updating their contact details) or add them."""
         existing = self.by_id_number(id_number)
         if existing is not None:
+            changed = []
             if name and name != existing.name:
                 existing.name = name
+                changed.append("name")
             if phone and phone != existing.phone:
                 existing.phone = phone
+                changed.append("phone")
             if address and address != existing.address:
                 existing.address = address
+                changed.append("address")
+            if changed:
+                notify(PetitionerModified(existing, changed))
             return existing
         person = Petitioner(name, id_number, phone, address, anonymous)
         self.add(person.id, person)

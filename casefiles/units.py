@@ -8,6 +8,7 @@ import importlib.resources
 
 from persistent import Persistent
 
+from .events import UnitModified, notify
 from .folder import Folder
 
 DISTRICTS = ("浉河区", "平桥区", "罗山县", "光山县", "新县", "商城县", "固始县", "潢川县", "淮滨县", "息县")
@@ -60,8 +61,10 @@ def load_units(units, rows=None):
             added += 1
         elif (existing.name, existing.kind, existing.district) != (
                 row["name"].strip(), row.get("kind") or "department", (row.get("district") or "").strip()):
+            renamed = existing.name != row["name"].strip()
             existing.name = row["name"].strip()
             existing.kind = row.get("kind") or "department"
             existing.district = (row.get("district") or "").strip()
             updated += 1
+            notify(UnitModified(existing, ("name",) if renamed else ()))
     return added, updated

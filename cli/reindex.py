@@ -28,8 +28,8 @@ def parser():
                    help=t(_("cli_reindex_check", default="compare the database with the index and list the differences")))
     p.add_argument("--repair", action="store_true",
                    help=t(_("cli_reindex_repair", default="with --check: fix the differences found")))
-    p.add_argument("--procs", type=int, default=1,
-                   help=t(_("cli_reindex_procs", default="processes for a rebuild (default 1)")))
+    p.add_argument("--procs", type=int, default=None,
+                   help=t(_("cli_reindex_procs", default="processes for a rebuild (default: one per core)")))
     p.add_argument("--json", action="store_true",
                    help=t(_("cli_reindex_json", default="print the result as JSON")))
     return p
@@ -92,7 +92,7 @@ def main(argv=None):
             label = _("cli_reindex_dry_label", default="Reading cases") if args.dry_run else \
                 _("cli_reindex_label", default="Indexing cases")
             with Progress(total, t(label)) as bar:
-                result = rebuild(indexer, progress=bar.update, dry_run=args.dry_run, procs=max(1, args.procs))
+                result = rebuild(indexer, progress=bar.update, dry_run=args.dry_run, procs=None if args.procs is None else max(1, args.procs))
             if args.json:
                 say(json.dumps(dict(result, dry_run=args.dry_run), ensure_ascii=False))
             elif args.dry_run:

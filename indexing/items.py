@@ -45,6 +45,14 @@ def _people(site, case):
     return out
 
 
+def _unit_name(site, code):
+    """The responsible unit's name (searchable as words; a rename re-indexes its cases)."""
+    if not code or site is None or "units" not in site:
+        return ""
+    unit = site.units.get(code)
+    return unit.name if unit is not None else ""
+
+
 def _stamp(fields):
     digest = hashlib.sha1()
     for key in sorted(fields):
@@ -90,7 +98,7 @@ def case_fields(site, case, shared=None):
     content = normalize(case.content)
     text = _join(subject, subject, content, names, normalize(addresses), normalize(case.visit_place),
                  normalize(case.accused_person), normalize(case.leader), source.get("ref") or "",
-                 case.external_ref, normalize(case.category))
+                 case.external_ref, normalize(case.category), normalize(_unit_name(site, case.unit)))
     fields = dict(shared or _shared(case))
     fields.update({
         S.ID_: S.case_id(case.number),

@@ -5,16 +5,19 @@ database snapshot and swaps it in; ``check`` compares the database's items (thei
 and stamps) with the index's and lists every difference; ``repair`` re-syncs the cases
 involved; ``sync_all`` is the in-place update used to fill a new index at start.
 """
+import os
 import time
 
 from whoosh.index import LockError
 
 from . import schema as S
+from .analysis import tokenizer
 from .items import case_items
 from .sync import case_key, split_key, storable
 from casefiles.site import ROOT_KEY
 
 BATCH = 200
+SMALL = 2000          # fewer cases than this are rebuilt in one process
 
 
 def _site(conn):
@@ -142,13 +145,24 @@ def sync_all(indexer, progress=None):
     return len(numbers)
 
 
-def rebuild(indexer, progress=None, dry_run=False, procs=1, limitmb=256):
+def default_procs():
+    """Writer processes for a rebuild: one per core, at most four."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def rebuild(indexer, progress=None, dry_run=False, procs=None, limitmb=256):
     """Index every case and document into a new folder and swap it in.
 
-    Returns {"cases", "items", "seconds"}. With ``dry_run`` nothing is written: the
-    items are only read and counted. The live index's write lock is held throughout, so
-    changes committed meanwhile wait in the durable queue and reach the new index after."""
+    Returns {"cases", "items", "seconds", "procs"}. With ``dry_run`` nothing is written:
+    the items are only read and counted. The live index's write lock is held throughout, so
+    changes committed meanwhile wait in the durable queue and reach the new index after.
+
+    This process reads the database; with ``procs`` > 1 (the default: one per core) Whoosh's
+    multiprocessing writer cuts and indexes the text in that many child processes, each
+    writing its own segment (no final merge). The children are forked with jieba's
+    dictionary already loaded."""
     started = time.monotonic()
+    procs = default_procs() if procs is None else max(1, int(procs))
     store = indexer.store
     conn, tm = indexer.open_connection()
     hold = build = writer = None
@@ -157,12 +171,15 @@ def rebuild(indexer, progress=None, dry_run=False, procs=1, limitmb=256):
         tm.begin()
         site = _site(conn)
         numbers = case_numbers(site)
+        if len(numbers) < SMALL:
+            procs = 1            # starting the writer processes would cost more than they save
         if not dry_run:
             hold = store.writer(timeout=120)
             build, ix = store.new_build()
             kwargs = {"limitmb": limitmb}
             if procs > 1:
-                kwargs.update(procs=procs, multisegment=True)
+                tokenizer()      # once here, inherited by the forked writers
+                kwargs.update(procs=procs, multisegment=True, batchsize=BATCH)
             writer = ix.writer(**kwargs)
         for i, number in enumerate(numbers):
             case = site.cases.by_number(number)
@@ -193,4 +210,5 @@ def rebuild(indexer, progress=None, dry_run=False, procs=1, limitmb=256):
             store.cleanup()
         tm.abort()
         conn.close()
-    return {"cases": cases, "items": items, "seconds": round(time.monotonic() - started, 2)}
+    return {"cases": cases, "items": items, "seconds": round(time.monotonic() - started, 2),
+            "procs": 1 if dry_run else procs}

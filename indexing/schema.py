@@ -6,6 +6,7 @@ so that every hit, snippet, count and facet can be filtered by the searcher's pr
 """
 from whoosh import fields as F
 
+from . import speedups  # noqa: F401  (Whoosh's per-posting length look-up, read once per segment)
 from .analysis import JiebaAnalyzer
 
 SCHEMA_VERSION = 2      # a different version in the index folder means: build a new index

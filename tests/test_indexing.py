@@ -16,7 +16,7 @@ from indexing import schema as S
 from indexing.extract import ocr_available
 from indexing.sync import queued
 
-from .support import API, add_users, close_app, make_app, open_site, petition
+from .support import API, add_users, change, close_app, id_number, make_app, open_site, petition
 
 FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
 
@@ -58,6 +58,8 @@ def find(app, text, principals=("role:clerk",)):
 
 
 def test_a_registration_is_searchable_at_once(api, app):
+    from indexing.analysis import tokenizer
+    tokenizer()    # jieba's dictionary is loaded once per process, on first use (not timed here)
     number = api("clerk").post_json("/api/cases", petition(subject="浉河区五里墩街道噪音扰民"), status=201).json["number"]
     started = time.monotonic()
     hits = api("clerk").get("/api/search", params={"q": "噪音扰民"}).json["hits"]
@@ -172,6 +174,49 @@ def test_access_changes_reach_the_index(api, app):
     conn.close()
     assert unit.get("/api/search", params={"q": "道路破损"}).json["total"] == 0
     assert api("unit2").get("/api/search", params={"q": "道路破损"}).json["total"] == 2
+
+
+def _in_step(app):
+    """The index holds exactly the database's items (ids and values)."""
+    from indexing.reindex import check
+    indexer = app.registry.search_indexer
+    indexer.wait_idle(5)
+    report = check(indexer)
+    return report.differences == 0, report.as_json()
+
+
+def test_a_petitioners_new_details_reach_their_earlier_cases(api, app):
+    clerk = api("clerk")
+    first = clerk.post_json("/api/cases", petition(subject="平桥区拆迁补偿款未发放"), status=201).json["number"]
+    assert S.case_id(first) in find(app, "phone:13800000001")
+    # the same person (same ID number) comes back with a new name spelling, phone and address
+    person = {"name": "王建华", "id_number": id_number(1), "phone": "13900000009",
+              "address": "信阳市浉河区湖东街道", "primary": True}
+    second = clerk.post_json("/api/cases", petition(subject="浉河区路灯损坏", petitioners=[person]),
+                             status=201).json["number"]
+    for query in ("phone:13900000009", "湖东街道", "王建华"):
+        found = find(app, query)
+        assert S.case_id(first) in found and S.case_id(second) in found, query
+    assert find(app, "phone:13800000001") == []
+    assert S.case_id(first) not in find(app, "平西街道")
+    assert _in_step(app)[0], _in_step(app)[1]
+
+
+def test_a_renamed_unit_is_found_by_its_new_name_in_the_cases_routed_to_it(api, app):
+    from casefiles.units import load_units
+    number = api("clerk").post_json("/api/cases", petition(subject="浉河区排水管道堵塞"), status=201).json["number"]
+    other = api("clerk").post_json("/api/cases", petition(subject="罗山县排水管道堵塞"), status=201).json["number"]
+    change(app, lambda site: route_to_unit(site, site.cases.by_number(number), "411502"))
+    assert find(app, "群众诉求服务中心") == []
+
+    def rename(site):
+        unit = site.units["411502"]
+        load_units(site.units, [{"code": "411502", "name": "浉河区群众诉求服务中心", "kind": unit.kind,
+                                 "district": unit.district}])
+    change(app, rename)
+    found = find(app, "群众诉求服务中心")
+    assert S.case_id(number) in found and S.case_id(other) not in found
+    assert _in_step(app)[0], _in_step(app)[1]
 
 
 # --- casefiles-reindex ------------------------------------------------------------------------

@@ -296,3 +296,80 @@ def test_the_partials_for_other_pages_render(api, app, corpus):
         assert f'name="case" value="{corpus["demolition"]}"' in html
     finally:
         env["closer"]()
+
+
+def test_the_fast_cut_is_jiebas_exact_mode():
+    """The index cuts text with its own one-pass version of jieba's exact mode (no HMM); it
+    must give jieba's words and offsets exactly, or letters and queries would disagree."""
+    from indexing.analysis import cut, tokenizer
+    tk = tokenizer()
+    texts = [
+        "本人房屋于2024年被征收，补偿款至今未足额发放，请求依法处理。",
+        "信阳市浉河区五里墩街道噪音扰民，ABC123 abc x-y 3.5% C++ #标签 &amp;　全角 ＡＢＣ\r\n第二行\t制表",
+        "XY-2025-000001 411502197506010019 138 1234 5678 a b 1 2 研究生命起源 南京市长江大桥",
+        "", " ", "\r\n\r\n", "a", "中", "。。！？", "𠀀𠀁 emoji😀 混合 text 中文",
+    ]
+    for text in texts:
+        expected = [w for w, _s, _e in tk.tokenize(text, HMM=False)]
+        assert list(cut(text)) == expected, text
+
+
+def test_the_fast_evaluation_agrees_with_whooshs_matchers(tmp_path, monkeypatch):
+    """Totals, facets and the ranked page computed from posting blocks and set operations are
+    those of Whoosh's own matchers and BM25F scorer (the slow path, kept for other queries)."""
+    import datetime
+    import random
+
+    from whoosh import index
+
+    from indexing import schema as S
+    from indexing import search as engine
+    from indexing.query import parse
+    from indexing.sync import storable
+
+    sentences = ["平桥区某小区拆迁补偿款未足额发放", "物业公司乱收物业费", "夜间施工噪音扰民严重",
+                 "农民工工资被拖欠半年", "小区停车位被物业占用", "拆迁安置房质量问题", "学校周边交通拥堵",
+                 "低保评定不公开不公正", "宅基地纠纷长期未解决", "噪音和油烟污染影响居民休息",
+                 "补偿标准与邻村不一致", "物业服务质量差，业主要求更换物业公司"]
+    rng = random.Random(7)
+    ix = index.create_in(str(tmp_path), S.make_schema())
+    writer = ix.writer()
+    for i in range(600):
+        if i == 300:
+            writer.commit()            # two segments
+            writer = ix.writer()
+        text = "。".join(rng.choice(sentences) for _ in range(rng.randint(1, 5)))
+        unit = rng.choice(["411502", "411503", "GAJ"])
+        writer.add_document(**storable({
+            S.ID_: f"c:XY-2025-{i:06d}", S.TYPE: "case", S.NUMBER: f"XY-2025-{i:06d}", S.TITLE: text[:12],
+            S.TEXT: text, S.BODY: text, S.STATUS: rng.choice(["registered", "closed", "replied"]),
+            S.CHANNEL: rng.choice(["letter", "online"]), S.DISTRICT: rng.choice(["平桥区", "浉河区"]),
+            S.CATEGORY: "城乡建设", S.UNIT: unit, S.YEAR: "2025", S.KIND: "case",
+            S.DATE: datetime.datetime(2025, 1, 1) + datetime.timedelta(days=i % 300),
+            S.ALLOWED: f"role:clerk unit:{unit}", S.DENIED: "unit:GAJ" if i % 17 == 0 else "", S.STAMP: "x"}))
+    writer.commit()
+    with ix.writer() as writer:                  # deletions in the first segment
+        for i in range(0, 300, 29):
+            writer.delete_by_term(S.ID_, f"c:XY-2025-{i:06d}")
+    searcher = ix.searcher()
+    assert len(searcher.leaf_searchers()) >= 2
+    queries = ["物业", "拆迁 补偿", "拆迁补偿", '"物业 公司"', "噪音 OR 物业", "拆迁 -补偿", "物业费 status:closed",
+               "2025-03..2025-06 噪音", "不存在的词", "工资 拖欠 农民工", "NOT 物业 噪音", "district:平桥区 质量"]
+    for principals in (["role:clerk"], ["unit:411502"], ["unit:GAJ"]):
+        for text in queries:
+            parsed = parse(text)
+            evaluation = engine._Evaluation(searcher, searcher.leaf_searchers()[0][0],
+                                            searcher.leaf_searchers()[0][0].reader(), engine.Caches(), True)
+            evaluation.ids(parsed.query, set(range(300)))      # the fast path takes every one of these
+            for sort in ("relevance", "newest"):
+                fast = engine.run(searcher, parsed.query, principals, engine.Caches(), sort, 1, 50)
+                with monkeypatch.context() as m:
+                    m.setattr(engine, "_bm25f", lambda searcher: False)
+                    m.setattr(engine._Evaluation, "ids", lambda *a: (_ for _ in ()).throw(engine._Unsupported()))
+                    slow = engine.run(searcher, parsed.query, principals, engine.Caches(), sort, 1, 50)
+                assert fast[0] == slow[0], (text, principals)
+                assert fast[2] == slow[2], (text, principals)
+                assert [d for _s, d in fast[1]] == [d for _s, d in slow[1]], (text, principals, sort)
+                # the same scores, but for a constant: Whoosh adds 1 per exact filter matched
+                assert len({round(a - b, 9) for (a, _x), (b, _y) in zip(fast[1], slow[1])}) <= 1, text
+    assert engine.run(searcher, parse("物业").query, ["unit:GAJ"], engine.Caches())[0] > 0
