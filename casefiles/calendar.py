@@ -7,6 +7,7 @@ year weekends alone, which makes every date computed on it *provisional*. The cl
 (``casefiles.clocks``) ask this module whether a day is a working day and why not.
 """
 import datetime
+import functools
 import re
 
 import chinese_calendar
@@ -15,6 +16,14 @@ from persistent import Persistent
 
 from .errors import ValidationError
 from .i18n import _
+
+
+@functools.lru_cache(maxsize=8192)
+def _package_day(day):
+    """chinese_calendar's (is holiday, name) of a day, remembered: the package checks every
+    date against the range of all its holidays (a min and a max over thousands of keys)."""
+    return chinese_calendar.get_holiday_detail(day)
+
 
 LOADED = "loaded"            # an administrator loaded the year
 OFFICIAL = "official"        # the chinesecalendar package knows the year
@@ -143,7 +152,7 @@ class OfficialCalendar(Persistent):
                 return MAKEUP, workdays[day]
             return (REST, "") if day.weekday() >= 5 else (WORKDAY, "")
         if PACKAGE_FIRST <= day.year <= PACKAGE_LAST:
-            is_holiday, name = chinese_calendar.get_holiday_detail(day)
+            is_holiday, name = _package_day(day)
             name = HOLIDAY_NAMES.get(name, name or "")
             if is_holiday:
                 return (HOLIDAY, name) if name else (REST, "")

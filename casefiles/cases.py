@@ -5,9 +5,8 @@ sequential numbers. Two registrations in one year both change the bucket's count
 the later commit conflicts and is retried with the next number: numbers are unique and
 without gaps.
 """
-import datetime
-
 from BTrees.IOBTree import IOBTree
+from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
 from .documents import Document
@@ -62,17 +61,76 @@ STAGES = (
 )
 
 
+STAGE_TITLES = dict(STAGES)
+STAGE_ORDER = tuple(sorted(STAGE_TITLES))   # the order of a case's keys (as in a folder's BTree)
+
+
 class Stage(Folder):
-    """A stage sub-folder of a case; holds documents keyed by their id."""
+    """A stage sub-folder of a case; holds documents keyed by their id.
+
+    A case stores a stage from its first document on. Until then ``case[name]`` is an empty
+    stage that is not in the database (its ``__name__`` and ``__parent__`` are set so that
+    it has an address and the case's ACL); filing into it stores it in its case."""
 
     def __init__(self, title):
         self.title = title
+        self._items = {}
+
+    # A stage holds a few documents: a dict pickled with the stage, not a BTree and a
+    # counter of its own (stages from before keep their BTree).
+    def _plain(self):
+        return not isinstance(self._items, OOBTree)
+
+    def add(self, name, obj):
+        case = self.__parent__
+        if isinstance(case, Case):
+            stored = case._stored_stage(self.__name__)
+            if stored is None:
+                case._store_stage(self)
+            elif stored is not self:
+                return stored.add(name, obj)
+        if not self._plain():
+            return super().add(name, obj)
+        if not isinstance(name, str) or not name or "/" in name or name.startswith("@@"):
+            raise ValueError(f"bad name {name!r}")
+        if name in (self._items or {}):
+            raise KeyError(f"{name!r} exists")
+        obj.__name__ = name
+        obj.__parent__ = self
+        self._items = dict(self._items or {}, **{name: obj})
+        return obj
+
+    def remove(self, name):
+        if not self._plain():
+            return super().remove(name)
+        items = dict(self._items or {})
+        obj = items.pop(name)
+        self._items = items
+        return obj
+
+    def __len__(self):
+        return len(self._items or {}) if self._plain() else super().__len__()
+
+    def keys(self, min=None, max=None):
+        if not self._plain():
+            return super().keys(min, max)
+        names = sorted(self._items or ())
+        if min is None and max is None:
+            return names
+        return [k for k in names if (min is None or k >= min) and (max is None or k <= max)]
+
+    def values(self):
+        return [self._items[k] for k in self.keys()] if self._plain() else super().values()
+
+    def items(self):
+        return [(k, self._items[k]) for k in self.keys()] if self._plain() else super().items()
 
     def file(self, document):
         return self.add(document.id, document)
 
 
 class HistoryEntry(Persistent):
+    """A history entry of a case from before entries were kept in the case itself."""
     action = ""
     at = None
     by = ""
@@ -83,6 +141,26 @@ class HistoryEntry(Persistent):
         self.at = at
         self.by = by
         self.note = note
+
+
+class Entry:
+    """One entry of a case's history: a plain record pickled with the case."""
+    __slots__ = ("action", "at", "by", "note")
+
+    def __init__(self, action, at, by, note=""):
+        self.action = action
+        self.at = at
+        self.by = by
+        self.note = note
+
+    def __getstate__(self):
+        return (self.action, self.at, self.by, self.note)
+
+    def __setstate__(self, state):
+        self.action, self.at, self.by, self.note = state
+
+    def __repr__(self):
+        return f"Entry({self.action!r}, {self.at!r}, {self.by!r}, {self.note!r})"
 
 
 class Case(Folder):
@@ -136,14 +214,18 @@ class Case(Folder):
     supervisions = ()          # workflow.Supervision records
     suggestions = ()           # workflow.Suggestion records (三项建议)
     satisfaction = None        # bureau, unit, on, by
+    # The history: a tuple of ``Entry`` kept in the case (cases from before: an IOBTree of
+    # persistent ``HistoryEntry``). The stage folders holding documents: a dict of name ->
+    # Stage in ``_items`` (cases from before: all six in an OOBTree). A registration thus
+    # writes the case, its origin folder and the documents, not eight more objects.
     _history = None
 
     def __init__(self, number, year, seq):
         self.number = number
         self.year = year
         self.seq = seq
-        for name, title in STAGES:
-            self.add(name, Stage(title))
+        self._items = {}
+        self._history = ()
 
     @property
     def __acl__(self):
@@ -155,25 +237,92 @@ class Case(Folder):
 
     # history
     def record(self, action, at, by, note=""):
-        if self._history is None:
-            self._history = IOBTree()
-        key = self._history.maxKey() + 1 if self._history else 0
-        self._history[key] = HistoryEntry(action, at, by, note)
+        entry = Entry(action, at, by, note)
+        if isinstance(self._history, IOBTree):
+            key = self._history.maxKey() + 1 if self._history else 0
+            self._history[key] = entry
+        else:
+            self._history = tuple(self._history or ()) + (entry,)
 
     @property
     def history(self):
-        return list(self._history.values()) if self._history is not None else []
+        if isinstance(self._history, IOBTree):
+            return list(self._history.values())
+        return list(self._history or ())
+
+    # the stage folders
+    def _stored_stage(self, name):
+        return self._items.get(name) if self._items is not None else None
+
+    def _store_stage(self, stage):
+        name = stage.__name__
+        if name not in STAGE_TITLES or self._stored_stage(name) is not None:
+            raise KeyError(f"{name!r} is not a free stage folder of the case")
+        if isinstance(self._items, OOBTree):   # a case from before: its folder BTree
+            Folder.add(self, name, stage)
+        else:
+            stage.__parent__ = self
+            self._items = dict(self._items or {}, **{name: stage})
+
+    def _stage(self, name):
+        stage = self._stored_stage(name)
+        if stage is None:
+            unstored = self.__dict__.get("_v_stages")
+            if unstored is None:
+                unstored = self._v_stages = {}
+            stage = unstored.get(name)
+            if stage is None:
+                stage = unstored[name] = Stage(STAGE_TITLES[name])
+                stage.__name__ = name
+                stage.__parent__ = self
+        return stage
+
+    def add(self, name, obj):
+        if not isinstance(obj, Stage) or name not in STAGE_TITLES:
+            raise ValueError(f"a case holds its stage folders only, not {name!r}")
+        obj.__name__ = name
+        self._store_stage(obj)
+        return obj
+
+    def remove(self, name):
+        raise KeyError(f"the stage folder {name!r} cannot be removed")
+
+    def __getitem__(self, name):
+        if name not in STAGE_TITLES:
+            raise KeyError(name)
+        return self._stage(name)
+
+    def get(self, name, default=None):
+        return self._stage(name) if name in STAGE_TITLES else default
+
+    def __contains__(self, name):
+        return name in STAGE_TITLES
+
+    def __len__(self):
+        return len(STAGE_TITLES)
+
+    def keys(self, min=None, max=None):
+        return [n for n in STAGE_ORDER if (min is None or n >= min) and (max is None or n <= max)]
+
+    def values(self):
+        return [self._stage(n) for n in STAGE_ORDER]
+
+    def items(self):
+        return [(n, self._stage(n)) for n in STAGE_ORDER]
 
     # documents
     def stages(self):
-        return [self[name] for name, _title in STAGES]
+        return [self._stage(name) for name, _title in STAGES]
+
+    def _stored_stages(self):
+        return [stage for stage in (self._stored_stage(name) for name, _title in STAGES) if stage is not None]
 
     def documents(self):
-        for stage in self.stages():
+        for stage in self._stored_stages():
             yield from stage.values()
 
     def document(self, doc_id):
-        for stage in self.stages():
+        for stage in self._stored_stages():
             doc = stage.get(doc_id)
             if doc is not None:
                 return doc

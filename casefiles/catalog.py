@@ -4,10 +4,20 @@ Every case has an integer docid; field indexes answer the list filters and sort 
 and the ``allowed`` keyword index holds the principals that may view the case, so that a
 list never shows (or counts) a case its user may not open. Indexing is explicit: the
 domain functions that change a case call ``reindex``.
+
+Newly registered cases first go to ``recent``, a small BTree of docid -> the values every
+index would hold for the case, and are merged into the indexes ``merge_at`` at a time.
+Indexing one case directly writes some 60 persistent objects (in each of the 15 indexes a
+forward set, a reverse bucket and a counter), which made the catalog most of the cost of a
+registration; a row in ``recent`` is one bucket, and a merge writes each index's buckets
+once for the whole batch. Every query answers from the indexes and from ``recent``
+together, so a case is listed, counted and found from the moment it is registered.
 """
+import pickle
+
 from BTrees.Length import Length
 from BTrees.LOBTree import LOBTree
-from hypatia.catalog import Catalog, CatalogQuery
+from hypatia.catalog import Catalog
 from hypatia.field import FieldIndex
 from hypatia.keyword import KeywordIndex
 from hypatia.query import Any, Eq, Ge, InRange, Le
@@ -16,6 +26,8 @@ from persistent import Persistent
 from .security import VIEW, principals_allowed
 
 _MISSING = "-"
+_UNSET = object()
+MERGE_AT = 128    # cases held in ``recent`` before they are merged into the indexes
 
 
 class _attr:
@@ -77,14 +89,57 @@ class Between:
             return Ge(index, self.low)
         return Le(index, self.high)
 
+    def __contains__(self, value):
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
 
-FIELDS = ("status", "channel", "district", "unit", "category", "petition_type", "year", "number")
+
+FIELDS = ("status", "channel", "district", "unit", "category", "petition_type", "year")
+# No index of the case number: a case is found by its number through its year bucket, and a
+# list sorted by number is sorted through ``docids``. (Each number was a set of its own in
+# that index, four more objects for every registration.)
+BY_NUMBER = "number"
+
+
+def _cases_of(case):
+    """The ``Cases`` container a case is in (its year bucket's parent)."""
+    node = case.__parent__
+    while node is not None and not hasattr(node, "by_number"):
+        node = node.__parent__
+    return node
+
+
+def _index_value(index, docid, value):
+    """Put a docid new to ``index`` into it with its (already computed) value, as hypatia's
+    ``index_doc`` does after calling the discriminator; None: the index does not hold it."""
+    if docid in index._rev_index or docid in index._not_indexed:
+        index.unindex_doc(docid)
+    if value is None:
+        index._not_indexed.add(docid)
+    elif isinstance(index, KeywordIndex):
+        words = index.family.OO.Set(index.normalize(value))
+        index._insert_forward(docid, words)
+        index._insert_reverse(docid, words)
+        index._num_docs.change(1)
+    else:
+        found = index._fwd_index.get(value)
+        if found is None:
+            found = index._fwd_index[value] = index.family.IF.TreeSet()
+        found.insert(docid)
+        index._num_docs.change(1)
+        index._rev_index[docid] = value
+
+
+class Recent(LOBTree):
+    """``CaseCatalog.recent``: small buckets, as each registration stores the last one again."""
+    max_leaf_size = 16
 
 
 class CaseCatalog(Persistent):
     catalog = None
     docids = None     # docid -> case number
     _next = None
+    recent = None     # docid -> {index name: value}: indexed cases not yet merged into the indexes
+    merge_at = MERGE_AT
 
     def __init__(self):
         self.catalog = Catalog()
@@ -94,11 +149,13 @@ class CaseCatalog(Persistent):
         self.catalog["allowed"] = KeywordIndex(_allowed)
         self.catalog["petitioners"] = KeywordIndex(_petitioners)
         self.docids = LOBTree()
+        self.recent = Recent()
         self._next = Length(1)
 
     def add_index(self, name, index):
         """Used by evolve steps and later features to add an index and fill it."""
         if name not in self.catalog:
+            self.merge()    # the rows in ``recent`` do not have the new index's values
             self.catalog[name] = index
         return self.catalog[name]
 
@@ -111,42 +168,206 @@ class CaseCatalog(Persistent):
                 for index in added:
                     index.index_doc(case.docid, case)
 
+    # -- indexing --
     def index(self, case):
         if case.docid is None:
             case.docid = self._next()
             self._next.change(1)
             self.docids[case.docid] = case.number
-        self.catalog.index_doc(case.docid, case)
+            if self.recent is None:
+                self.recent = Recent()
+            self.recent[case.docid] = self._row(case)
+            if len(self.recent) >= self.merge_at:
+                self.merge(_cases_of(case))
+        elif self.recent is not None and case.docid in self.recent:
+            row = self._row(case)
+            if self.recent[case.docid] != row:
+                self.recent[case.docid] = row
+        else:
+            self.catalog.index_doc(case.docid, case)
 
     reindex = index
 
     def unindex(self, case):
         if case.docid is not None:
-            self.catalog.unindex_doc(case.docid)
+            if self.recent is not None and case.docid in self.recent:
+                del self.recent[case.docid]
+            else:
+                self.catalog.unindex_doc(case.docid)
             self.docids.pop(case.docid, None)
 
+    def _row(self, case):
+        """What each index would hold for the case, pickled: a tuple of values in the order
+        of the catalog's indexes (keyword values as tuples; None where an index would not
+        hold the case). A bucket of ``recent`` is then a few small byte strings."""
+        values = []
+        for index in self.catalog.values():
+            value = index.discriminate(case, None)
+            if value is not None and isinstance(index, KeywordIndex):
+                value = tuple(value) or None
+            values.append(value)
+        return pickle.dumps(tuple(values), protocol=4)
+
+    def _recent_items(self):
+        """(docid, {index name: value}) of the cases in ``recent`` (values an index would
+        not hold are left out)."""
+        names = tuple(self.catalog.keys())
+        for docid, packed in self.recent.items():
+            values = pickle.loads(packed)
+            if len(values) != len(names):   # not written under these indexes (add_index merges first)
+                continue
+            yield docid, {name: value for name, value in zip(names, values) if value is not None}
+
+    def merge(self, cases=None):
+        """Move the cases in ``recent`` into the indexes and empty it; returns how many.
+        The values stored in the rows go into the indexes as they are (what hypatia's
+        ``index_doc`` would store, without computing them again); ``cases`` (the site's
+        ``Cases``, by default found through the database root) is read only for an index
+        whose kind this code does not know."""
+        if not self.recent:
+            return 0
+        rows = list(self._recent_items())
+        known = all(type(index) in (FieldIndex, KeywordIndex) for index in self.catalog.values())
+        if not known and cases is None:
+            from .site import ROOT_KEY
+            site = self._p_jar.root().get(ROOT_KEY) if self._p_jar is not None else None
+            if site is None:
+                raise ValueError("the catalog is not in a site: pass the cases")
+            cases = site.cases
+        for docid, row in rows:
+            if known:
+                for name, index in self.catalog.items():
+                    _index_value(index, docid, row.get(name))
+            else:
+                case = cases.by_number(self.docids.get(docid, ""))
+                if case is not None and case.docid == docid:
+                    self.catalog.index_doc(docid, case)
+        self.recent.clear()
+        return len(rows)
+
+    # -- the rows not yet merged --
+    def _keyword(self, name):
+        return isinstance(self.catalog[name], KeywordIndex)
+
+    def _recent_rows(self, principals, filters):
+        """[(docid, row)] of ``recent`` that ``principals`` may view and that match ``filters``."""
+        if not self.recent:
+            return []
+        principals = set(principals)
+        tests = []
+        for name, value in filters.items():
+            self.catalog[name]    # an unknown filter is an error, as in the indexes
+            if isinstance(value, Between):
+                tests.append((name, value))
+            elif isinstance(value, (list, tuple, set)):
+                tests.append((name, set(value)))
+            else:
+                tests.append((name, {value}))
+        out = []
+        for docid, row in self._recent_items():
+            if not principals.intersection(row.get("allowed", ())):
+                continue
+            for name, wanted in tests:
+                have = row.get(name, _UNSET)
+                if have is _UNSET or not any(v in wanted for v in (have if isinstance(have, tuple) else (have,))):
+                    break
+            else:
+                out.append((docid, row))
+        return out
+
+    def _combine(self, ids, rows, sort, reverse, limit):
+        """The indexes' (already sorted, limited) docids together with matching ``recent``
+        rows, sorted by ``sort`` (rows without a value last) and limited."""
+        extra = [docid for docid, _row in rows]
+        if not sort:
+            combined = list(ids) + extra
+        elif sort == BY_NUMBER and sort not in self.catalog:
+            combined = self._sort_by_number(list(ids) + extra, reverse, limit)
+        else:
+            rev = self.catalog[sort]._rev_index
+            values = {docid: rev.get(docid, _UNSET) for docid in ids}
+            values.update((docid, row.get(sort, _UNSET)) for docid, row in rows)
+            valued = [d for d in list(ids) + extra if values[d] is not _UNSET]
+            combined = sorted(valued, key=values.__getitem__, reverse=reverse) + \
+                [d for d in list(ids) + extra if values[d] is _UNSET]
+        return combined[:limit] if limit else combined
+
+    def find(self, name, values):
+        """Docids whose ``name`` index holds any of ``values`` (a value or a list), in the
+        indexes and in ``recent``: for look-ups that are not lists (no principals)."""
+        values = list(values) if isinstance(values, (list, tuple, set)) else [values]
+        ids = list(Any(self.catalog[name], values).execute().ids)
+        if self.recent:
+            wanted = set(values)
+            for docid, row in self._recent_items():
+                have = row.get(name, _UNSET)
+                if have is not _UNSET and any(v in wanted for v in (have if isinstance(have, tuple) else (have,))):
+                    ids.append(docid)
+        return ids
+
+    # -- queries --
     def query(self, principals, filters=None, sort="received", reverse=True, limit=None):
         """(total, [case numbers]) for cases any of ``principals`` may view matching ``filters``."""
-        if any(isinstance(v, Between) for v in (filters or {}).values()):
+        filters = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
+        if any(isinstance(v, Between) for v in filters.values()):
             return self._ranged_query(principals, filters, sort, reverse, limit)
         q = Any(self.catalog["allowed"], list(principals))
-        for name, value in (filters or {}).items():
-            if value in (None, ""):
-                continue
+        for name, value in filters.items():
             index = self.catalog[name]
-            if isinstance(value, Between):
-                q = q & value.query(index)
-                continue
             q = q & (Any(index, list(value)) if isinstance(value, (list, tuple, set)) else Eq(index, value))
         result = q.execute()
         total = len(result)
-        if sort:
+        if sort == BY_NUMBER and sort not in self.catalog:
+            ids = self._sort_by_number(result.ids, reverse, limit)
+        elif sort:
             ids = self._scan_backward(self.catalog[sort], result.ids, limit) if reverse else None
             if ids is None:
                 ids = list(result.sort(self.catalog[sort], reverse=reverse, limit=limit))
         else:
             ids = list(result.ids)
+        rows = self._recent_rows(principals, filters)
+        if rows:
+            total += len(rows)
+            ids = self._combine(ids, rows, sort, reverse, limit)
         return total, [self.docids[i] for i in ids if i in self.docids]
+
+    def newest(self, principals, filters, limit):
+        """The numbers of the ``limit`` most recently registered cases (highest docids) that
+        ``principals`` may open and that match ``filters`` (a value or a list of values per
+        index), newest first. Read from the top of the docid range down, a window at a
+        time, so only the index buckets of recent docids are loaded, however large the
+        catalog and however cold its cache."""
+        filters = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
+        found = sorted((docid for docid, _row in self._recent_rows(principals, filters)), reverse=True)
+        wanted = [self._sets("allowed", list(principals))]
+        wanted += [self._sets(name, value) for name, value in filters.items()]
+        top = self._next() - 1
+        IF = self.catalog.family.IF
+        size = 256
+        while len(found) < limit and top >= 1 and all(wanted):
+            low = max(1, top - size + 1)
+            ids = None
+            for sets in wanted:
+                part = IF.multiunion([IF.Set(s.keys(low, top)) for s in sets])
+                ids = part if ids is None else IF.intersection(ids, part)
+                if not ids:
+                    break
+            if ids:
+                found.extend(sorted(ids, reverse=True))
+            top = low - 1
+            size *= 2
+        return [self.docids[i] for i in found[:limit] if i in self.docids]
+
+    def _sets(self, name, value):
+        """The docid sets of index ``name`` for a value or any of a list of values."""
+        fwd = self.catalog[name]._fwd_index
+        values = value if isinstance(value, (list, tuple, set)) else [value]
+        return [found for found in (fwd.get(v) for v in dict.fromkeys(values)) if found]
+
+    def _sort_by_number(self, docids, reverse, limit):
+        docids = [d for d in docids if d in self.docids]
+        docids.sort(key=self.docids.__getitem__, reverse=reverse)
+        return docids[:limit] if limit else docids
 
     @staticmethod
     def _scan_backward(index, docids, limit):
@@ -182,6 +403,22 @@ class CaseCatalog(Persistent):
         the earliest open due date (day ordinals): {"red": (total, [numbers]), "amber": ...,
         "green": ...}, red before ``today``, amber up to ``today + warn_days``, green after
         (and those with no running clock); each band's first ``limit`` by due date."""
+        bands = self._due_bands_indexed(principals, keys, today, warn_days, limit)
+        rows = self._recent_rows(principals, {"queue": list(keys)}) if keys and "queue" in self.catalog else []
+        if rows:
+            split = {"red": [], "amber": [], "green": []}
+            for docid, row in rows:
+                due = row.get("next_due")
+                name = "green" if due is None or due > today + warn_days else "red" if due < today else "amber"
+                split[name].append((docid, row))
+            for name, extra in split.items():
+                if extra:
+                    total, found = bands[name]
+                    bands[name] = (total + len(extra), self._combine(found, extra, "next_due", False, limit))
+        return {name: (total, [self.docids[i] for i in found if i in self.docids])
+                for name, (total, found) in bands.items()}
+
+    def _due_bands_indexed(self, principals, keys, today, warn_days, limit):
         IF = self.catalog.family.IF
         queue = self.catalog["queue"]._fwd_index
         sets = [found for found in (queue.get(k) for k in dict.fromkeys(keys)) if found]
@@ -226,25 +463,27 @@ class CaseCatalog(Persistent):
                     green.append(docid)
                     if len(green) >= limit:
                         break
-
-        def numbers(ids):
-            return [self.docids[i] for i in ids if i in self.docids]
-        return {"red": (red[0], numbers(red[1])), "amber": (amber[0], numbers(amber[1])),
-                "green": (green_total, numbers(green))}
+        return {"red": red, "amber": amber, "green": (green_total, green)}
 
     def _ranged_query(self, principals, filters, sort, reverse, limit):
         """``query`` with range filters (the overdue and due-soon lists over every open case):
         the allowed set is used as it is stored when one principal holds it (no copy of a
         set the size of the catalog), and the first page sorted by the ranged field is read
         off that field's index from the range's low end instead of sorting every match."""
+        total, found = self._ranged_indexed(principals, filters, sort, reverse, limit)
+        rows = self._recent_rows(principals, filters)
+        if rows:
+            total += len(rows)
+            found = self._combine(found, rows, sort, reverse, limit)
+        return total, [self.docids[i] for i in found if i in self.docids]
+
+    def _ranged_indexed(self, principals, filters, sort, reverse, limit):
         from hypatia.util import ResultSet
         IF = self.catalog.family.IF
         ids = self._allowed_ids(principals)   # None: the principals may open every case
         if ids is not None and not ids:
             return 0, []
         for name, value in filters.items():
-            if value in (None, ""):
-                continue
             index = self.catalog[name]
             if isinstance(value, Between):
                 q = value.query(index)
@@ -268,19 +507,20 @@ class CaseCatalog(Persistent):
                             break
                 if len(found) >= limit:
                     break
+        elif sort == BY_NUMBER and sort not in self.catalog:
+            found = self._sort_by_number(ids, reverse, limit)
         elif sort:
             found = list(ResultSet(ids, total, None).sort(self.catalog[sort], reverse=reverse, limit=limit))
         else:
             found = list(ids)
-        return total, [self.docids[i] for i in found if i in self.docids]
+        return total, found
 
     def counts(self, principals, field, filters=None):
         """Counts of the values of ``field`` over the cases the principals may view."""
-        total, _ = 0, None
+        filters = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
         q = Any(self.catalog["allowed"], list(principals))
-        for name, value in (filters or {}).items():
-            if value not in (None, ""):
-                q = q & Eq(self.catalog[name], value)
+        for name, value in filters.items():
+            q = q & Eq(self.catalog[name], value)
         ids = q.execute().ids
         index = self.catalog[field]
         out = {}
@@ -288,4 +528,9 @@ class CaseCatalog(Persistent):
             n = len(index.family.IF.intersection(docset, ids)) if hasattr(index.family, "IF") else 0
             if n:
                 out[value] = n
+        for _docid, row in self._recent_rows(principals, filters):
+            have = row.get(field, _UNSET)
+            if have is not _UNSET:
+                for value in (have if isinstance(have, tuple) else (have,)):
+                    out[value] = out.get(value, 0) + 1
         return out

@@ -285,9 +285,9 @@ def register(site, data, uploads=(), by="", now=None, max_bytes=None, catalog=Tr
     for i, upload in enumerate(others):
         case.file_document("origin", "evidence", upload.filename or f"材料{i + 1}", upload, now, by)
     case.record("register", now, by, CHANNELS[channel])
+    notify(CaseAdded(case))   # the workflow opens the intake clocks: indexed below with the rest
     if catalog:
         site.catalog.index(case)
-    notify(CaseAdded(case))
     return case
 
 

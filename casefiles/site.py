@@ -115,7 +115,18 @@ def _evolve_5(site):
     site.catalog.add_workflow_indexes(cases())
 
 
-EVOLVE_STEPS = [_evolve_1, _evolve_2, _evolve_3, _evolve_4, _evolve_5]
+def _evolve_6(site):
+    """The catalog's buffer of recently indexed cases (``CaseCatalog.recent``), merged into
+    the indexes a batch at a time so that a registration writes one bucket, not every index;
+    the index of case numbers goes (nothing filters by it; sorting by number reads ``docids``)."""
+    from .catalog import Recent
+    if getattr(site.catalog, "recent", None) is None:
+        site.catalog.recent = Recent()
+    if "number" in site.catalog.catalog:
+        del site.catalog.catalog["number"]
+
+
+EVOLVE_STEPS = [_evolve_1, _evolve_2, _evolve_3, _evolve_4, _evolve_5, _evolve_6]
 SCHEMA_VERSION = len(EVOLVE_STEPS)
 
 

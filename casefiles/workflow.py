@@ -12,6 +12,7 @@ Every change announces ``CaseModified`` (and ``DocumentAdded`` per filed documen
 reindexes the catalog, whose ``next_due`` and ``queue`` indexes answer the queues.
 """
 import datetime
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -1395,16 +1396,13 @@ def load_calendar(site, year, data, by, now=None):
     """Load a year's official arrangement and recount every clock that was provisional in it.
     Returns (LoadedYear, [changed case numbers])."""
     from .calendar import check_year
-    from hypatia.query import Any
     now = now or _now()
     holidays, workdays = check_year(year, data)
     note = data.get("note") if isinstance(data.get("note"), str) else ""
     entry = site.calendar.load_year(year, holidays, workdays, by, now, note=note[:200])
     changed = []
-    index = site.catalog.catalog["provisional"] if "provisional" in site.catalog.catalog else None
-    if index is not None:
-        docids = list(Any(index, [year]).execute().ids)
-        numbers = [site.catalog.docids.get(i) for i in docids]
+    if "provisional" in site.catalog.catalog:
+        numbers = [site.catalog.docids.get(i) for i in site.catalog.find("provisional", [year])]
     else:
         numbers = [c.number for c in site.cases.all_cases()]
     for number in numbers:
@@ -1457,13 +1455,16 @@ def band(case, today=None, warn_days=DEFAULT_WARN_DAYS):
 
 # same matter ------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=8192)
 def _grams(text):
+    """The character bigrams of a text (cached: the case page compares a subject with the
+    same few hundred newest subjects of its district, page after page)."""
     text = re.sub(r"\s+", "", text or "")
-    return {text[i:i + 2] for i in range(len(text) - 1)} or ({text} if text else set())
+    return frozenset({text[i:i + 2] for i in range(len(text) - 1)} or ({text} if text else ()))
 
 
 def similarity(a, b):
-    x, y = _grams(a), _grams(b)
+    x, y = _grams(a or ""), _grams(b or "")
     if not x or not y:
         return 0.0
     return 2 * len(x & y) / (len(x) + len(y))
@@ -1521,8 +1522,8 @@ def merge_suggestions(site, case, principals, limit=5):
         if score >= SAME_MATTER:
             out.append({"action": "mark-repeat", "number": other.number, "score": round(score, 2),
                         "why": f"同一信访人，事由相近（{other.subject}）"})
-    total, numbers = site.catalog.query(principals, {"district": case.district, "status": list(OPEN_STATUSES)},
-                                        limit=200)
+    # the newest open cases of the district (read off the top of the catalog, not sorted)
+    numbers = site.catalog.newest(principals, {"district": case.district, "status": list(OPEN_STATUSES)}, 200)
     mine = {pid for pid, _p in case.petitioners}
     for number in numbers:
         if number == case.number:

@@ -33,10 +33,12 @@ def _request_indexer(request):
 
 
 def includeme(config):
-    from .analysis import tokenizer
+    from . import analysis
     from .ocr import OCRWorker
-    tokenizer()   # load jieba and the user dictionary now, not in the first search
     settings = config.get_settings()
+    # jieba's dictionary is loaded on first use (the first search or index write), not here:
+    # opening the app stays fast. Its prepared form is cached under <var>/cache.
+    analysis.configure(settings.get("casefiles.jieba_cache") or os.path.join(settings["casefiles.var"], "cache"))
     path = settings.setdefault("casefiles.index_dir", index_dir(settings))
     os.makedirs(path, exist_ok=True)
     db = config.registry._zodb_databases[""]
@@ -45,5 +47,7 @@ def includeme(config):
     sync.register(db, indexer)
     sync.drain_at_exit(indexer)
     config.registry.search_indexer = indexer
+    # counts the requests in flight: the indexer and the extraction worker wait for a pause
+    config.add_tween("indexing.activity.tween_factory")
     config.add_request_method(_request_indexer, "search_indexer", reify=True)
     indexer.recover()

@@ -2,13 +2,19 @@
 
 Extraction never runs in a request and never fails a filing: the OCR worker
 (``indexing.ocr``) calls ``extract_file`` for documents waiting in the extraction queue,
-and ``extract_file`` runs this module as a child process, bounded in time (killed at the
-deadline), in pages and in memory, so that a hostile or broken PDF costs at most its
-time slot. The child prints one JSON object: ``{"text", "state", "pages", "error"}``.
+and ``extract_file`` hands the file to a child process running this module, bounded in
+time (killed at the deadline), in pages and in memory, so that a hostile or broken PDF
+costs at most its time slot. The child is long-lived (``--serve``): it reads one JSON
+request a line on stdin and answers one JSON object a line, ``{"text", "state",
+"error"}``, so a filing does not pay for a new interpreter, pypdf's import and the
+Tesseract check each time; it is replaced after a time-out, a crash, a change of limits
+and every ``RECYCLE_AFTER`` files. ``python -m indexing.extract PATH TYPE ...`` still
+extracts one file.
 
 States: ``text`` (the PDF's own text), ``ocr`` (read by OCR), ``empty`` (nothing legible),
 ``failed`` (an error or the deadline), ``unavailable`` (no tesseract with chi_sim here).
 """
+import atexit
 import json
 import os
 import re
@@ -16,6 +22,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 from .analysis import join_cjk, normalize
 
@@ -60,42 +68,130 @@ def ocr_available(lang="chi_sim"):
     return _ocr_check[lang]
 
 
+RECYCLE_AFTER = 200           # files one child process extracts before a fresh one takes over
+
+
 def extract_file(path, media_type, timeout=None, max_pages=None, ocr_pages=None, ocr_lang=None, memory_mb=None):
-    """Run the extraction of one file in a child process; returns (text, state, error)."""
+    """Extract the text of one file in the child process; returns (text, state, error)."""
     opts = dict(DEFAULTS)
     for key, value in (("timeout", timeout), ("max_pages", max_pages), ("ocr_pages", ocr_pages),
                        ("ocr_lang", ocr_lang), ("memory_mb", memory_mb)):
         if value not in (None, ""):
             opts[key] = value
-    cmd = [sys.executable, "-m", "indexing.extract", path, media_type, str(int(opts["max_pages"])),
-           str(int(opts["ocr_pages"])), str(opts["ocr_lang"])]
-    limit = int(opts["memory_mb"]) * 1024 * 1024
-
-    def _limits():  # pragma: no cover - runs in the child
-        try:
-            import resource
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-            os.nice(10)
-        except (ImportError, ValueError, OSError):
-            pass
-
-    env = dict(os.environ)
-    env["OMP_THREAD_LIMIT"] = "1"   # tesseract: one core, the other serves requests
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=float(opts["timeout"]), preexec_fn=_limits,
-                              env=env, cwd=here)
-    except subprocess.TimeoutExpired:
-        return "", "failed", f"timed out after {opts['timeout']} s"
-    except OSError as e:
-        return "", "failed", str(e)
-    try:
-        result = json.loads(proc.stdout.decode("utf-8"))
-    except ValueError:
-        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        return "", "failed", (err[-1] if err else f"exit status {proc.returncode}")[:300]
+    request = {"path": str(path), "media_type": media_type, "max_pages": int(opts["max_pages"]),
+               "ocr_pages": int(opts["ocr_pages"]), "lang": str(opts["ocr_lang"])}
+    with _worker_lock:
+        global _worker
+        if _worker is not None and not _worker.usable(int(opts["memory_mb"])):
+            _worker.stop()
+            _worker = None
+        if _worker is None:
+            try:
+                _worker = _Worker(int(opts["memory_mb"]))
+            except OSError as e:
+                return "", "failed", str(e)
+        result = _worker.ask(request, float(opts["timeout"]))
+        if result is None:   # timed out or died: it is not asked again
+            error = _worker.error or f"timed out after {opts['timeout']} s"
+            _worker.stop()
+            _worker = None
+            return "", "failed", error
     return result.get("text", ""), result.get("state", "failed"), result.get("error", "")
+
+
+class _Worker:
+    """One long-lived child process (``python -m indexing.extract --serve``) with the memory
+    limit and a lower priority; asked one file at a time."""
+
+    def __init__(self, memory_mb):
+        self.memory_mb = memory_mb
+        self.pid = os.getpid()     # a forked parent must not share its child
+        self.done = 0
+        self.error = ""
+        self._buffer = b""
+        limit = memory_mb * 1024 * 1024
+
+        def _limits():  # pragma: no cover - runs in the child
+            try:
+                import resource
+                resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+                os.nice(10)
+            except (ImportError, ValueError, OSError):
+                pass
+
+        env = dict(os.environ)
+        env["OMP_THREAD_LIMIT"] = "1"   # tesseract: one core, the other serves requests
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self.proc = subprocess.Popen([sys.executable, "-m", "indexing.extract", "--serve"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=_limits,
+                                     env=env, cwd=here)
+
+    def usable(self, memory_mb):
+        return (self.pid == os.getpid() and self.proc.poll() is None and self.memory_mb == memory_mb
+                and self.done < RECYCLE_AFTER)
+
+    def ask(self, request, timeout):
+        """The child's answer, or None after ``timeout`` seconds or if the child died."""
+        import select
+        self.done += 1
+        request = dict(request, id=self.done)
+        try:
+            self.proc.stdin.write(json.dumps(request, ensure_ascii=False).encode("utf-8") + b"\n")
+            self.proc.stdin.flush()
+        except OSError as e:
+            self.error = f"the extraction process ended ({e})"
+            return None
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while True:
+            line, sep, rest = self._buffer.partition(b"\n")
+            if sep:
+                self._buffer = rest
+                try:
+                    answer = json.loads(line.decode("utf-8"))
+                except ValueError:
+                    continue
+                if answer.get("id") == request["id"]:
+                    return answer
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _w, _x = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                status = self.proc.wait()
+                self.error = f"the extraction process ended (exit status {status})"
+                return None
+            self._buffer += chunk
+
+    def stop(self):
+        if self.pid != os.getpid():
+            return
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.proc.stdout.close()
+
+
+_worker = None
+_worker_lock = threading.Lock()
+
+
+@atexit.register
+def _stop_worker():
+    if _worker is not None:
+        _worker.stop()
 
 
 # --- the child process --------------------------------------------------------------------
@@ -111,6 +207,10 @@ def _ocr_image(path, lang, timeout=120, max_frames=20):
         from PIL import Image, ImageOps
     except ImportError:
         return _tesseract(path, lang, timeout)
+    from casefiles.documents import MAX_IMAGE_PIXELS, image_pixels
+    with open(path, "rb") as f:
+        if (image_pixels(f) or 0) > MAX_IMAGE_PIXELS:   # a decompression bomb is not decoded
+            raise ValueError("the image has too many pixels to read")
     pages = []
     with Image.open(path) as image:
         for i in range(min(getattr(image, "n_frames", 1), max_frames)):
@@ -201,8 +301,28 @@ def _child(path, media_type, max_pages, ocr_pages, lang):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def serve():
+    """The child's loop: one JSON request a line on stdin, one JSON answer a line on stdout
+    (anything else the libraries print goes to stderr)."""
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    for line in sys.stdin:
+        try:
+            request = json.loads(line)
+            result = _child(request["path"], request["media_type"], int(request["max_pages"]),
+                            int(request["ocr_pages"]), request["lang"])
+        except (ValueError, KeyError, TypeError) as e:
+            request, result = {}, {"text": "", "state": "failed", "error": f"bad request: {e}"[:300]}
+        result["id"] = request.get("id")
+        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+        out.flush()
+    return 0
+
+
 def main(argv=None):
     argv = argv if argv is not None else sys.argv[1:]
+    if argv[:1] == ["--serve"]:
+        return serve()
     path, media_type, max_pages, ocr_pages, lang = argv[0], argv[1], int(argv[2]), int(argv[3]), argv[4]
     result = _child(path, media_type, max_pages, ocr_pages, lang)
     sys.stdout.write(json.dumps(result, ensure_ascii=False))

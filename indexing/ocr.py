@@ -105,14 +105,16 @@ class OCRWorker:
                         return
 
     def wait_idle(self, timeout=60.0):
-        """Wait until the extraction queue is empty and the worker is idle (tests, scripts)."""
+        """Wait until the extraction queue is empty and the worker is idle (tests, scripts);
+        the worker does not wait for a pause in the requests meanwhile."""
         end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            with self._cond:
-                busy = self._busy or self._wanted
-            if not busy and self.pending_count() == 0:
-                return True
-            time.sleep(0.05)
+        with self.indexer.activity.hurried():
+            while time.monotonic() < end:
+                with self._cond:
+                    busy = self._busy or self._wanted
+                if not busy and self.pending_count() == 0:
+                    return True
+                time.sleep(0.05)
         return False
 
     # -- the work --
@@ -147,6 +149,9 @@ class OCRWorker:
                 version = queue[key]
                 last = key
                 tm.abort()
+                self.indexer.activity.wait_quiet(stop)   # each file in a pause of the requests
+                if stop is not None and stop():
+                    break
                 self.process(conn, tm, key, version)
                 done += 1
                 self.done += 1

@@ -31,6 +31,7 @@ from casefiles import events
 from casefiles.site import ROOT_KEY
 
 from . import schema as S
+from .activity import Activity
 from .extract import needs_extraction
 from .items import case_items, document_fields
 
@@ -225,8 +226,53 @@ def _jar(obj):
     return None
 
 
+def _site_of(obj):
+    node = obj
+    while node is not None:
+        if getattr(node, "__parent__", None) is None:
+            return node if hasattr(node, "cases") else None
+        node = node.__parent__
+    return None
+
+
+def unit_case_numbers(site, code):
+    """The numbers of the cases routed to unit ``code`` (from the catalog's unit index)."""
+    catalog = getattr(site, "catalog", None)
+    if catalog is None or not code:
+        return []
+    if "unit" not in catalog.catalog:
+        return [c.number for c in site.cases.all_cases() if c.unit == code]
+    docids = catalog.docids
+    # find: the indexes and the recently registered cases not yet merged into them
+    return [docids[d] for d in catalog.find("unit", code) if d in docids]
+
+
+def _record_cases(obj, numbers):
+    jar = _jar(obj)
+    if jar is None:
+        return
+    indexer = _indexers.get(jar.db())
+    if indexer is None or not numbers:
+        return
+    buffer = IndexBuffer.get(indexer, jar)
+    for number in numbers:
+        buffer.add(case_key(number))
+
+
 def on_event(event):
     """The domain-event subscriber: record the changed id in the transaction's buffer."""
+    if isinstance(event, events.PetitionerModified):
+        # the person's details are in the text of every case that names them
+        person = event.petitioner
+        _record_cases(person, list(person.cases or ()))
+        return
+    if isinstance(event, events.UnitModified):
+        # the unit's name is in the text of every case routed to it
+        if not event.fields or "name" in event.fields:
+            site = _site_of(event.unit)
+            if site is not None:
+                _record_cases(event.unit, unit_case_numbers(site, event.unit.code))
+        return
     case = getattr(event, "case", None)
     if case is None or not getattr(case, "number", None):
         return
@@ -268,6 +314,7 @@ class Indexer:
         self._dequeued_at = 0.0
         self.ocr = None            # indexing.ocr.OCRWorker
         self.facet_cache = {}      # per-segment columns, shared by the searches (indexing.search)
+        self.activity = Activity(self.settings)   # requests in flight: batches wait for a pause
 
     # -- the queue of committed ids --
     def committed(self, keys):
@@ -293,6 +340,14 @@ class Indexer:
                         return
                 if self._closed:
                     self._thread = None
+                    return
+                self._busy = True   # waiting for a pause in the requests counts as busy (wait_idle)
+            self.activity.wait_quiet(stop=lambda: self._closed)
+            with self._cond:
+                if self._closed:
+                    self._busy = False
+                    self._thread = None
+                    self._cond.notify_all()
                     return
                 keys = set(self._pending)
                 self._pending.clear()
@@ -329,15 +384,24 @@ class Indexer:
                     backoff = min(backoff * 2, 30.0)
 
     def wait_idle(self, timeout=WAIT_SECONDS):
-        """Wait until every committed change is in the index (or ``timeout`` seconds)."""
+        """Wait until every committed change is in the index (or ``timeout`` seconds); the
+        indexer does not wait for a pause in the requests meanwhile."""
         end = time.monotonic() + timeout
-        with self._cond:
+        with self.activity.hurried(), self._cond:
             while (self._pending or self._busy) and not self._failing:
                 left = end - time.monotonic()
                 if left <= 0:
                     return False
                 self._cond.wait(left)
         return not self._pending
+
+    _fill_thread = None
+
+    def threads(self):
+        """This indexer's background threads that are still running (its writer, the initial
+        fill, the OCR worker): what a shutdown waits for, and nothing of another app's."""
+        found = [getattr(self, "_thread", None), self._fill_thread, getattr(self.ocr, "_thread", None)]
+        return [t for t in found if t is not None and t.is_alive()]
 
     def close(self):
         with self._cond:
@@ -478,7 +542,8 @@ class Indexer:
             self.apply(keys)
         if empty_index and has_cases:
             log.info("the search index is new; indexing every case in the background")
-            threading.Thread(target=self._fill, name="casefiles-index-fill", daemon=True).start()
+            self._fill_thread = threading.Thread(target=self._fill, name="casefiles-index-fill", daemon=True)
+            self._fill_thread.start()
         if extraction_waiting and self.ocr is not None:
             self.ocr.wake()
         return len(keys)

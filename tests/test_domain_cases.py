@@ -216,5 +216,85 @@ def test_history_across_cases(site):
     assert wang.masked_id == idn(1)[:4] + "*" * 10 + idn(1)[-4:]
     assert wang.masked_phone == "138****0001"
     # the catalog knows who petitioned in which case
-    index = site.catalog.catalog["petitioners"]
-    assert sorted(index.applyEq(wang.id)) == sorted([first.docid, second.docid])
+    assert sorted(site.catalog.find("petitioners", wang.id)) == sorted([first.docid, second.docid])
+    site.catalog.merge()   # and once the recent cases are merged into the indexes
+    assert sorted(site.catalog.catalog["petitioners"].applyEq(wang.id)) == sorted([first.docid, second.docid])
+
+
+# -- what a registration stores ---------------------------------------------------------------
+
+def test_stage_folders_are_stored_from_their_first_document(site, conn):
+    case = intake.register(site, petition(), by="clerk", now=NOW)
+    conn.transaction_manager.commit()
+    assert set(case._items) == {"origin"}                      # only the folder with the letter
+    handling = case["handling"]
+    assert isinstance(handling, Stage) and len(handling) == 0 and handling.title == "办理材料"
+    assert handling.__parent__ is case and handling.__name__ == "handling" and handling._p_jar is None
+    assert case["handling"] is handling and case.get("handling") is handling and "handling" in case
+    assert [s.__name__ for s in case.stages()] == [name for name, _ in STAGES] and len(case) == 6
+    other_view = Stage("办理材料")        # another unstored view of the same folder (another request's)
+    other_view.__name__, other_view.__parent__ = "handling", case
+    first = intake.file_document(site, case, "handling", "investigation", "调查笔录", None, "clerk", text="笔录",
+                                 now=NOW)
+    conn.transaction_manager.commit()
+    assert set(case._items) == {"origin", "handling"} and case["handling"]._p_jar is not None
+    # an unstored view of the folder taken before files into the stored one, never beside it
+    from casefiles.documents import Document
+    second = other_view.file(Document("investigation", "调查笔录二", NOW, "clerk"))
+    assert other_view._p_jar is None and len(other_view) == 0
+    assert [d.id for d in case["handling"].values()] == sorted([first.id, second.id])
+    assert case.document(second.id) is second and second.case is case
+    with pytest.raises(KeyError):
+        case["nope"]
+    with pytest.raises(ValueError):
+        case.add("handling", Item())
+
+
+def test_cases_stored_before_keep_their_folders_and_history(site, conn):
+    """A case from before lazy stages: six stage folders in a BTree, history entries in an
+    IOBTree of persistent objects; it reads, files and records as before."""
+    from BTrees.IOBTree import IOBTree
+    from BTrees.OOBTree import OOBTree
+
+    from casefiles.cases import HistoryEntry
+    case = Case.__new__(Case)
+    case.number, case.year, case.seq = "XY-2024-000001", 2024, 1
+    for name, title in STAGES:
+        stage = Stage.__new__(Stage)
+        stage.title = title
+        Folder.add(case, name, stage)
+    case._history = IOBTree()
+    case._history[0] = HistoryEntry("register", NOW, "clerk", "来信")
+    site.cases.year(2024, create=True).add(case.number, case)
+    conn.transaction_manager.commit()
+    assert isinstance(case._items, OOBTree) and len(case) == 6
+    document = intake.file_document(site, case, "review", "other", "补充材料", None, "clerk", text="补充", now=NOW)
+    conn.transaction_manager.commit()
+    assert case["review"].get(document.id) is document and len(case["review"]) == 1
+    assert [h.action for h in case.history] == ["register", "file"]
+    assert list(case.documents()) == [document]
+
+
+def test_a_registration_stores_a_few_objects(tmp_path):
+    """The objects one registration writes: the case, its origin folder, the document, its
+    version and blob, the clocks, the year's counter and bucket, the petitioner and the
+    registry's buckets, and two catalog buckets; the catalog's indexes only once in
+    ``merge_at`` registrations."""
+    storage = ZODB.FileStorage.FileStorage(str(tmp_path / "Data.fs"), blob_dir=str(tmp_path / "blobs"))
+    database = ZODB.DB(storage)
+    tm = transaction.TransactionManager()
+    connection = database.open(tm)
+    site, _ = bootstrap(connection.root())
+    tm.commit()
+    for i in range(200):
+        intake.register(site, petition(subject=f"第{i}件", petitioners=[{"name": "张三", "id_number": idn(i + 10)}]),
+                        by="clerk", now=NOW)
+        tm.commit()
+    counts = [sum(1 for r in t if r.data) for t in storage.iterator()][-200:]
+    merges = [n for n in counts if n > 40]
+    assert len(merges) == 200 // site.catalog.merge_at
+    ordinary = sorted(n for n in counts if n <= 40)
+    assert ordinary[len(ordinary) // 2] <= 18 and ordinary[-1] <= 30    # more when a bucket splits
+    assert sum(counts) / len(counts) <= 26
+    connection.close()
+    database.close()

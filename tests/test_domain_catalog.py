@@ -24,12 +24,15 @@ ROWS = [
 ]
 
 
-@pytest.fixture
-def site():
+@pytest.fixture(params=[1, 4, 1000], ids=["merged", "mixed", "recent"])
+def site(request):
+    """The ROWS in a catalog; every test runs with the cases merged into the indexes one by
+    one, in batches of four (some still in ``recent``), and all still in ``recent``."""
     db = ZODB.DB(None)
     tm = transaction.TransactionManager()
     conn = db.open(tm)
     root_site, _ = bootstrap(conn.root())
+    root_site.catalog.merge_at = request.param
     for received, status, channel, district, category, ptype, unit, accused in ROWS:
         at = datetime.datetime.fromisoformat(received)
         case = root_site.cases.new_case(at.year)
@@ -167,6 +170,160 @@ def test_the_newest_page_of_a_long_list_matches_a_full_sort():
     assert total == 100 and all(big.cases.by_number(n).district == "息县" for n in scanned)
     assert [big.cases.by_number(n).received_at for n in scanned] == sorted(
         (c.received_at for c in big.cases.all_cases() if c.district == "息县"), reverse=True)[:4]
+    conn.transaction_manager.abort()
+    conn.close()
+    db.close()
+
+
+def _random_site(merge_at, seed=5, count=90):
+    """``count`` cases with random fields, statuses, units and clocks, in a catalog that
+    merges ``merge_at`` at a time; some are reindexed and one unindexed after registration."""
+    import random
+
+    from casefiles.workflow import open_intake_clocks
+    rng = random.Random(seed)
+    db = ZODB.DB(None)
+    conn = db.open(transaction.TransactionManager())
+    site, _ = bootstrap(conn.root())
+    site.catalog.merge_at = merge_at
+    cases = []
+    start = datetime.datetime(2024, 11, 1, 8, 0)
+    minutes = rng.sample(range(200 * 24 * 60), count)   # no two received at once: ties sort either way
+    for i in range(count):
+        at = start + datetime.timedelta(minutes=minutes[i])
+        case = site.cases.new_case(at.year)
+        case.received_at = at
+        case.channel = rng.choice(["letter", "visit", "online"])
+        case.district = rng.choice(["平桥区", "浉河区", "息县"])
+        case.category = rng.choice(["城乡建设", "劳动社保", ""])
+        case.status = "registered"
+        open_intake_clocks(site, case)
+        site.catalog.index(case)
+        if rng.random() < 0.3:
+            route_to_unit(site, case, rng.choice(["411502", "411503"]))
+        cases.append(case)
+    for case in rng.sample(cases, 20):   # later changes of status (some in recent, some merged)
+        case.status = rng.choice(["accepted", "assigned", "closed"])
+        site.catalog.reindex(case)
+    site.catalog.unindex(cases[count // 2])
+    return db, conn, site
+
+
+def test_recent_and_merged_cases_answer_alike():
+    """Queries, counts, due bands and look-ups give the same answers whether the cases are
+    in the indexes, still in ``recent``, or some in each."""
+    answers = []
+    for merge_at in (1, 7, 1000):
+        db, conn, site = _random_site(merge_at)
+        catalog = site.catalog
+        assert len(catalog.recent) == {1: 0, 7: len(catalog.recent), 1000: 89}[merge_at]
+        today = datetime.date(2025, 3, 1).toordinal()
+        out = []
+        for principals in (CLERK, UNIT, UNIT2, ["role:unit"]):
+            for filters in ({}, {"district": "息县"}, {"status": ["accepted", "closed"]}, {"category": "-"},
+                            {"status": "registered", "channel": "visit"}, {"year": 2025}):
+                for limit in (None, 3, 25):
+                    out.append(catalog.query(principals, filters, limit=limit))
+                    out.append(catalog.query(principals, filters, reverse=False, limit=limit))
+                    out.append(catalog.query(principals, filters, sort="number", limit=limit))
+                out.append(catalog.query(principals, filters, sort=None)[0])
+                for n in (1, 5, 200):   # the most recently registered: the highest docids
+                    newest = catalog.newest(principals, filters, n)
+                    everything = [catalog.docids[d] for d in sorted(
+                        (d for d, number in catalog.docids.items()
+                         if number in catalog.query(principals, filters, sort=None)[1]), reverse=True)]
+                    assert newest == everything[:n]
+                    out.append(newest)
+                out.append(sorted(catalog.query(principals, filters, sort=None)[1]))
+            for field in ("status", "district", "unit", "year", "queue"):
+                out.append(catalog.counts(principals, field))
+            out.append(catalog.counts(principals, "status", {"district": "平桥区"}))
+            for keys in (["clerk"], ["unit:411502"], ["clerk", "assigner", "unit:411503"]):
+                for warn in (0, 3, 30):
+                    out.append(catalog.due_bands(principals, keys, today, warn, 4))
+        from casefiles.catalog import Between
+        out.append(catalog.query(CLERK, {"next_due": Between(None, today)}, sort="next_due", reverse=False,
+                                 limit=5))
+        out.append(catalog.query(CLERK, {"next_due": Between(today - 30, today + 30), "district": "浉河区"},
+                                 sort="next_due", reverse=False, limit=50))
+        out.append(sorted(catalog.docids[d] for d in catalog.find("unit", ["411502", "411503"])))
+        answers.append(out)
+        # merging what is left changes no answer
+        if merge_at != 1:
+            catalog.merge(site.cases)
+            assert not catalog.recent
+            assert catalog.query(CLERK, {}) == out[0]
+        conn.transaction_manager.abort()
+        conn.close()
+        db.close()
+    assert answers[0] == answers[1] == answers[2]
+
+
+def test_a_registration_writes_one_catalog_bucket_until_the_merge():
+    """A new case goes to ``recent`` (no index changes); the ``merge_at``-th moves them all."""
+    db = ZODB.DB(None)
+    tm = transaction.TransactionManager()
+    conn = db.open(tm)
+    site, _ = bootstrap(conn.root())
+    tm.commit()
+    site.catalog.merge_at = 3
+    at = datetime.datetime(2025, 3, 1, 9, 0)
+    for i in range(2):
+        case = site.cases.new_case(2025)
+        case.received_at = at + datetime.timedelta(minutes=i)
+        site.catalog.index(case)
+        tm.commit()
+    assert len(site.catalog.recent) == 2
+    assert site.catalog.catalog["received"].indexed_count() == 0
+    assert site.catalog.query(CLERK, {})[0] == 2
+    case = site.cases.new_case(2025)
+    case.received_at = at + datetime.timedelta(minutes=5)
+    site.catalog.index(case)
+    tm.commit()
+    assert len(site.catalog.recent) == 0
+    assert site.catalog.catalog["received"].indexed_count() == 3
+    assert site.catalog.query(CLERK, {}) == (3, ["XY-2025-000003", "XY-2025-000002", "XY-2025-000001"])
+    conn.close()
+    db.close()
+
+
+def test_newest_reads_windows_down_the_docids():
+    """``newest`` over a catalog larger than its first windows matches a full sort."""
+    db, conn, site = _random_site(50, seed=9, count=1500)
+    catalog = site.catalog
+    for filters in ({"district": "息县"}, {"district": "平桥区", "status": ["registered", "accepted"]}, {}):
+        for principals in (CLERK, UNIT):
+            matching = set(catalog.query(principals, filters, sort=None)[1])
+            everything = [catalog.docids[d] for d in sorted(catalog.docids.keys(), reverse=True)
+                          if catalog.docids[d] in matching]
+            for n in (10, 300, 2000):
+                assert catalog.newest(principals, filters, n) == everything[:n]
+    conn.transaction_manager.abort()
+    conn.close()
+    db.close()
+
+
+def test_a_merge_stores_what_hypatia_stores():
+    """Merging ``recent`` puts into every index exactly what hypatia's own ``index_doc``
+    computes from the cases."""
+    db, conn, site = _random_site(1000, seed=11, count=120)
+    catalog = site.catalog
+    by_docid = {case.docid: case for case in site.cases.all_cases() if case.docid in catalog.recent}
+    catalog.merge(site.cases)
+    expected = bootstrap(ZODB.DB(None).open(transaction.TransactionManager()).root())[0].catalog.catalog
+    for name in catalog.catalog:
+        if name not in expected:
+            expected[name] = type(catalog.catalog[name])(catalog.catalog[name].discriminator)
+    for docid, case in by_docid.items():
+        expected.index_doc(docid, case)
+
+    def state(index):
+        return ({k: sorted(v) for k, v in index._fwd_index.items()},
+                {k: (sorted(v) if not isinstance(v, str) and hasattr(v, "keys") else v)
+                 for k, v in index._rev_index.items()},
+                index._num_docs(), sorted(index._not_indexed))
+    for name, index in catalog.catalog.items():
+        assert state(index) == state(expected[name]), name
     conn.transaction_manager.abort()
     conn.close()
     db.close()
