@@ -8,6 +8,8 @@ Payload of the bag (``data/``)::
     package.xml                      the XML below
     dossier.pdf                      the closing dossier (archive.dossier)
     originals/001-<doc id>-v1.pdf    every version of every document, as filed
+    audit/audit.jsonl                the case's audit-trail entries, as stored (casefiles.audit)
+    audit/head.json                  the head of the whole chain when the package was made
 
 ``read_xml`` turns a package back into the values ``casefiles.archival.restore_case``
 needs, for an import into another installation. Nothing here changes the database.
@@ -69,13 +71,20 @@ class PackageInvalid(ValueError):
         super().__init__("; ".join(self.errors[:5]))
 
 
+# Never read a file or the network for an entity or DTD, never expand entities, and keep
+# libxml2's limits on depth and node size (huge_tree would lift them).
+PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                      huge_tree=False)
+
+
 def validate(xml_bytes):
     """Parse and validate a package XML; returns the root element or raises PackageInvalid."""
     try:
-        root = etree.fromstring(xml_bytes, parser=etree.XMLParser(resolve_entities=False, no_network=True,
-                                                                   huge_tree=True))
+        root = etree.fromstring(xml_bytes, parser=etree.XMLParser(**PARSER_OPTIONS))
     except etree.XMLSyntaxError as exc:
         raise PackageInvalid([str(exc)]) from exc
+    if root.getroottree().docinfo.doctype:   # a package never has one: no DTD, no entities
+        raise PackageInvalid(["a DOCTYPE (DTD or entity declarations) is not allowed in the package XML"])
     xsd = schema()
     if not xsd.validate(root):
         raise PackageInvalid([f"{e.line}: {e.message}" for e in xsd.error_log])

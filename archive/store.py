@@ -24,6 +24,7 @@ import weakref
 import transaction
 
 from casefiles import archival, events
+from casefiles import audit as A
 from casefiles.i18n import _
 
 from . import contents as C
@@ -145,6 +146,10 @@ def _copy_version(version, target):
         shutil.copyfileobj(src, dst, CHUNK)
 
 
+def audit_extract(store, number):
+    return A.case_extract(store.root, number)
+
+
 def stage_package(site, case, store):
     """Build the dossier, the XML and the bag of an archived case in a staging folder.
     Returns (staged folder, Dossier)."""
@@ -159,7 +164,13 @@ def stage_package(site, case, store):
                 target = os.path.join(staged, entry.original_path(version))
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 _copy_version(version, target)
-        P.make_bag(staged, P.bag_info(site, case, software_agent()))
+        info = P.bag_info(site, case, software_agent())
+        extract = audit_extract(store, case.number)
+        if extract is not None:   # the case's audit trail and the chain's head now (casefiles.audit)
+            lines, head = extract
+            A.write_extract(staged, case.number, lines, head)
+            info["Audit-Trail-Head"] = f"{head.seq} {head.hash}"
+        P.make_bag(staged, info)
     except BaseException:
         store.discard(staged)
         raise

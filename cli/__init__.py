@@ -85,6 +85,23 @@ class Opened:
         self.tm.abort()
         self.tm.begin()
 
+    def audit(self, action, case=None, document=None, detail=None, outcome="ok"):
+        """Record what a console script did in the audit trail (after its commit), as the
+        operating-system user who ran it: scripts change the database as much as requests do."""
+        writer = getattr(self.registry, "audit_writer", None)
+        if writer is None:
+            return
+        import getpass
+        from casefiles.audit import make_entry
+        try:
+            who = getpass.getuser()
+        except (KeyError, OSError):
+            who = str(os.getuid())
+        command = os.path.basename(sys.argv[0] or "") or "casefiles"
+        detail = dict(detail or {}, command=command)
+        writer.submit([make_entry(action, user=f"cli:{who}", address="local", case=case, document=document,
+                                  outcome=outcome, detail=detail)])
+
     def transact(self, work, attempts=8):
         """Run ``work()`` and commit; on a conflict (the web app or the index worker wrote
         the same objects meanwhile) abort and run it again. ``work`` must be repeatable:
@@ -128,7 +145,10 @@ INDEX_WAIT_SECONDS = 600
 
 def close_app(registry, wait=False):
     """Let the search index catch up with what was committed (its queue is durable, so a
-    timeout loses nothing: the next start applies the rest), then close the databases."""
+    timeout loses nothing: the next start applies the rest), then close the databases.
+    The audit trail's writer first writes what it still holds."""
+    from views.audit import close_audit
+    close_audit(registry)
     indexer = getattr(registry, "search_indexer", None)
     if indexer is not None:
         if wait and not indexer.wait_idle(0):
@@ -143,11 +163,13 @@ def close_app(registry, wait=False):
             else:
                 say(t(_("cli_index_later", default="The search index is still catching up after ${time}; "
                         "the server finishes it when it starts.", mapping={"time": took})), sys.stderr)
+        threads = indexer.threads()
         indexer.close()
         # the background workers stop between two items; let them, before the database closes
+        # (only this app's: another app open in the same process keeps its own running)
         end = time.monotonic() + 60
-        for thread in threading.enumerate():
-            if thread.name.startswith("casefiles-") and thread is not threading.current_thread():
+        for thread in threads:
+            if thread is not threading.current_thread():
                 thread.join(max(0.0, end - time.monotonic()))
     for db in getattr(registry, "_zodb_databases", {}).values():
         db.close()

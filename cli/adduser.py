@@ -68,6 +68,8 @@ def main(argv=None):
             except transaction.interfaces.TransientError:
                 error(_("cli_retry", default="The database was busy; please try again."))
                 return EXIT_FAILED
+            opened.audit("user.create", detail={"username": user.username, "roles": list(user.roles),
+                                                "unit": user.unit})
             roles = "、".join(ROLE_TITLES.get(r, r) for r in user.roles)
             unit = site.units.get(user.unit) if user.unit else None
             say(t(_("cli_user_created", default="Created user ${username} (${roles})${unit}.",

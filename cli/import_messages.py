@@ -13,12 +13,11 @@ import argparse
 import collections
 import csv
 import datetime
+import os
 import re
 import sys
 import time
 import zlib
-
-from hypatia.query import Eq
 
 from casefiles import intake
 from casefiles.cases import ONLINE_SOURCES
@@ -161,7 +160,7 @@ class Importer:
 
     def known(self, site, ref):
         catalog = site.catalog
-        for docid in Eq(catalog.catalog["external_ref"], ref).execute():
+        for docid in catalog.find("external_ref", ref):
             case = site.cases.by_number(catalog.docids.get(docid, ""))
             if case is not None and case.online_source == self.args.source:
                 return True
@@ -241,6 +240,9 @@ def _import(args, columns, total):
             for recno, line, detail in refused:
                 importer.skip("invalid", recno, line, detail)
             imported += added
+            if added:
+                opened.audit("case.import", detail={"file": os.path.basename(args.file), "added": added,
+                                                    "refused": len(refused)})
             pending.clear()
 
         with open(args.file, newline="", encoding=args.encoding) as f, \

@@ -39,7 +39,7 @@ def test_archiving_writes_a_valid_package_and_bag(app):
     bag = bag_path(app, number)
     assert bagit.Bag(bag).validate()  # full validation: every checksum recomputed
     names = sorted(os.listdir(os.path.join(bag, "data")))
-    assert names == ["dossier.pdf", "originals", "package.xml"]
+    assert names == ["audit", "dossier.pdf", "originals", "package.xml"]
     xml = open(os.path.join(bag, "data", "package.xml"), "rb").read()
     schema = etree.XMLSchema(etree.parse(P.XSD_PATH))
     root = etree.fromstring(xml)

@@ -305,3 +305,18 @@ def test_progress_bar_shows_done_total_rate_and_eta():
     assert len(lines) == 11                       # every tenth of the way, not every row
     assert lines[4].startswith("导入 [############------------------] 16/40  40% 1.0/s ETA 24s")
     assert "40/40 100%" in lines[-1]
+
+
+def test_what_a_script_changes_is_in_the_audit_trail(cli_var, monkeypatch):
+    """Scripts change the database as requests do: adduser is recorded as the operating-system
+    user who ran it, and the chain stays intact."""
+    from casefiles import audit as A
+    stdin(monkeypatch, "a-long-password\n")
+    assert adduser.main([CONFIG, "zhao", "--role", "auditor"]) == 0
+    log = A.AuditLog(str(cli_var / "audit"))
+    entries = [e for e, _raw in log.entries() if e["action"] == "user.create"]
+    assert len(entries) == 1
+    entry = entries[0]
+    assert entry["user"].startswith("cli:") and entry["address"] == "local"
+    assert entry["detail"]["username"] == "zhao" and entry["detail"]["roles"] == ["auditor"]
+    assert A.verify(log).ok
