@@ -28,6 +28,7 @@ REGISTER = "register"    # register a new petition
 FILE = "file"            # file documents and new versions into a case
 LOOKUP = "lookup"        # look up petitioners by ID number
 ADMINISTER = "administer"  # users, units, settings
+REVEAL = "reveal"        # see one case's petitioners' full ID and phone numbers, giving a purpose
 
 ROLES = ("clerk", "assigner", "supervisor", "analyst", "reviewer", "unit", "auditor", "admin")
 
@@ -51,11 +52,11 @@ _INTAKE = _WORK + (REGISTER, LOOKUP)
 ROLE_PERMISSIONS = {
     "clerk": _INTAKE,
     "assigner": _INTAKE,
-    "supervisor": _WORK + (LOOKUP,),
-    "reviewer": _WORK + (LOOKUP,),
+    "supervisor": _WORK + (LOOKUP, REVEAL),
+    "reviewer": _WORK + (LOOKUP, REVEAL),
     "analyst": _READ,
-    "auditor": _READ + (LOOKUP,),
-    "unit": (LIST,),  # a unit gets VIEW and FILE on the cases routed to it, nowhere else
+    "auditor": _READ + (LOOKUP, REVEAL),
+    "unit": (LIST,),  # a unit gets VIEW, FILE and REVEAL on the cases routed to it, nowhere else
 }
 
 
@@ -82,7 +83,7 @@ def case_acl(case):
     if accused:
         acl.append((Deny, unit_principal(accused), ALL_PERMISSIONS))
     if case.unit:
-        acl.append((Allow, unit_principal(case.unit), (VIEW, FILE)))
+        acl.append((Allow, unit_principal(case.unit), (VIEW, FILE, REVEAL)))
     return acl
 
 
@@ -104,3 +105,19 @@ def principals_allowed(context, permission):
                 denied.add(principal)
         node = getattr(node, "__parent__", None)
     return sorted(allowed)
+
+
+def acl_decision(context, principals, permission):
+    """The ACL entry that decides ``permission`` for ``principals`` on ``context``, walked as
+    Pyramid's ACLHelper walks it (the context first, then its parents; the first entry that
+    names one of the principals and the permission wins). Returns (allowed, node, entry);
+    entry is None when no entry matches (denied)."""
+    principals = set(principals)
+    node = context
+    while node is not None:
+        for entry in getattr(node, "__acl__", ()) or ():
+            action, principal, perms = entry
+            if principal in principals and permission in perms:
+                return action == Allow, node, entry
+        node = getattr(node, "__parent__", None)
+    return False, None, None

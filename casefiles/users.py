@@ -20,6 +20,26 @@ from . import localtime
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 8
+MAX_PASSWORD = 256
+# account lock-out: this many failed log-ins within the window lock the account for LOCK_SECONDS
+LOCK_FAILURES = 5
+LOCK_WINDOW = 15 * 60
+LOCK_SECONDS = 15 * 60
+TOKEN_ID_LENGTH = 12
+
+
+_dummy = None
+
+
+def equalise_timing(password):
+    """An argon2 verification that fails, costing what checking a real password costs."""
+    global _dummy
+    if _dummy is None or _dummy[0] is not _hasher:
+        _dummy = (_hasher, _hasher.hash(secrets.token_hex(16)))
+    try:
+        _hasher.verify(_dummy[1], password or "-")
+    except (VerificationError, InvalidHashError):
+        pass
 
 
 class User(Persistent):
@@ -32,6 +52,11 @@ class User(Persistent):
     password_hash = ""
     active = True
     created = None
+    failures = ()          # times (epoch seconds) of the recent failed log-ins
+    locked_until = 0.0     # epoch seconds; 0 = not locked
+    session_epoch = 0      # bumped on password change, deactivation, role change: old sessions end
+    last_login = None
+    password_changed = None
 
     def __init__(self, username, roles, name="", unit=None):
         self.username = username
@@ -40,11 +65,65 @@ class User(Persistent):
         self.unit = unit
         self.created = localtime.now()
 
-    def set_password(self, password):
-        if len(password or "") < MIN_PASSWORD:
-            raise ValidationError(_("password_short", default="A password has at least ${n} characters.",
-                                    mapping={"n": MIN_PASSWORD}), {"password": "too short"})
+    def password_problem(self, password):
+        """None if ``password`` is acceptable for this user, else a message."""
+        if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+            return _("password_short", default="A password has at least ${n} characters.",
+                     mapping={"n": MIN_PASSWORD})
+        if len(password) > MAX_PASSWORD:
+            return _("password_long", default="A password has at most ${n} characters.", mapping={"n": MAX_PASSWORD})
+        if password.strip().lower() == (self.username or "").lower():
+            return _("password_username", default="The password must not be the username.")
+        return None
+
+    def set_password(self, password, field="password"):
+        problem = self.password_problem(password)
+        if problem:
+            raise ValidationError(problem, {field: problem})
         self.password_hash = _hasher.hash(password)
+        self.password_changed = localtime.now()
+
+    # lock-out
+    def locked_for(self, now):
+        """Seconds the account stays locked (0: not locked)."""
+        return max(0, int(self.locked_until - now + 0.999)) if self.locked_until > now else 0
+
+    def record_failure(self, now):
+        """Count a failed log-in; returns True when this failure locks the account."""
+        recent = tuple(t for t in self.failures if now - t < LOCK_WINDOW) + (now,)
+        if len(recent) >= LOCK_FAILURES:
+            self.failures = ()
+            self.locked_until = now + LOCK_SECONDS
+            return True
+        self.failures = recent
+        return False
+
+    def record_success(self, now):
+        if self.failures or self.locked_until:
+            self.failures = ()
+            self.locked_until = 0.0
+        self.last_login = localtime.now()
+
+    def unlock(self):
+        self.failures = ()
+        self.locked_until = 0.0
+
+    def end_sessions(self):
+        """Every session cookie issued before now stops working."""
+        self.session_epoch = (self.session_epoch or 0) + 1
+        self.ended_sessions = None
+
+    ended_sessions = None   # {session id: login time} of sessions logged out before their end
+
+    def end_session(self, sid, started, now, max_age):
+        """One logged-out session (``sid``) stops working, even if its cookie was copied."""
+        ended = dict(self.ended_sessions or {})
+        ended = {k: v for k, v in ended.items() if now - v <= max_age}   # the others have expired anyway
+        ended[sid] = started
+        self.ended_sessions = ended
+
+    def session_ended(self, sid):
+        return bool(self.ended_sessions) and sid in self.ended_sessions
 
     def check_password(self, password):
         if not self.password_hash or not password:
@@ -73,6 +152,7 @@ class Token(Persistent):
     created = None
     expires = None
     label = ""
+    id = ""          # the first hex digits of the digest: names the token without being it
 
     def __init__(self, username, created, expires, label=""):
         self.username = username
@@ -115,9 +195,75 @@ class Users(Folder):
     def authenticate(self, username, password):
         user = self.get(username or "")
         if user is None or not user.active:
-            _hasher.hash("timing-equaliser")  # the same work whether or not the user exists
+            equalise_timing(password)   # the same work whether or not the user exists
             return None
         return user if user.check_password(password) else None
+
+    def update(self, username, name=None, roles=None, unit=None, active=None, units=None):
+        """Change a user's name, roles, unit or active flag; returns the names of the changed
+        fields. Changing roles, unit or active ends the user's sessions; deactivating also
+        revokes the user's tokens."""
+        user = self[username]
+        fields = {}
+        roles = tuple(user.roles) if roles is None else tuple(dict.fromkeys(roles))
+        bad = [r for r in roles if r not in ROLES]
+        if not roles or bad:
+            fields["roles"] = _("role_bad", default="Roles are: ${roles}.", mapping={"roles": " ".join(ROLES)})
+        unit = user.unit if unit is None else (unit or None)
+        if "unit" in roles:
+            if not unit:
+                fields["unit"] = _("unit_required", default="A unit user belongs to one responsible unit.")
+            elif units is not None and unit not in units:
+                fields["unit"] = _("unit_unknown", default="No responsible unit has code ${code}.",
+                                   mapping={"code": unit})
+        else:
+            unit = None
+        if name is not None:
+            name = " ".join(name.split())
+            if not name or len(name) > 100:
+                fields["name"] = _("user_name_bad", default="A name has 1 to 100 characters.")
+        if fields:
+            raise ValidationError(_("user_invalid_update", default="The user cannot be changed."), fields)
+        changed = []
+        if name is not None and name != user.name:
+            user.name = name
+            changed.append("name")
+        if roles != tuple(user.roles):
+            user.roles = roles
+            changed.append("roles")
+        if unit != user.unit:
+            user.unit = unit
+            changed.append("unit")
+        if active is not None and bool(active) != bool(user.active):
+            user.active = bool(active)
+            changed.append("active")
+        if {"roles", "unit", "active"} & set(changed):
+            user.end_sessions()
+        if "active" in changed and not user.active:
+            self.revoke_tokens(username)
+        return changed
+
+    def change_password(self, user, old, new, keep_token=None):
+        """The user changes their own password: the old one is required; every session and
+        every token of the user but ``keep_token`` (the one of this request) ends."""
+        if not isinstance(old, str) or not user.check_password(old):
+            message = _("password_old_wrong", default="The current password is wrong.")
+            raise ValidationError(message, {"old": message})
+        if isinstance(new, str) and new == old:
+            message = _("password_same", default="The new password must differ from the current one.")
+            raise ValidationError(message, {"new": message})
+        user.set_password(new, field="new")
+        user.end_sessions()
+        return self.revoke_tokens(user.username, keep=keep_token)
+
+    def reset_password(self, username, new):
+        """An administrator sets a user's password: every session and token of the user ends."""
+        user = self[username]
+        user.set_password(new)
+        user.unlock()
+        user.end_sessions()
+        self.revoke_tokens(username)
+        return user
 
     # tokens
     def issue_token(self, username, lifetime_seconds, now=None, label=""):
@@ -125,9 +271,55 @@ class Users(Folder):
             self._tokens = OOBTree()
         now = now or localtime.now(precise=True)
         token = secrets.token_urlsafe(32)
-        self._tokens[_digest(token)] = Token(username, now, now + datetime.timedelta(seconds=lifetime_seconds),
-                                             label)
+        digest = _digest(token)
+        record = Token(username, now, now + datetime.timedelta(seconds=lifetime_seconds), label)
+        record.id = digest[:TOKEN_ID_LENGTH]
+        self._tokens[digest] = record
         return token
+
+    @staticmethod
+    def token_id(token):
+        return _digest(token)[:TOKEN_ID_LENGTH] if token else None
+
+    def tokens(self, username=None, now=None):
+        """The unexpired tokens (of one user), newest first, as (id, Token)."""
+        if self._tokens is None:
+            return []
+        now = now or localtime.now(precise=True)
+        out = [(digest[:TOKEN_ID_LENGTH], record) for digest, record in self._tokens.items()
+               if (username is None or record.username == username) and record.expires >= now]
+        return sorted(out, key=lambda pair: pair[1].created, reverse=True)
+
+    def _digest_for_id(self, token_id):
+        if self._tokens is None or not token_id or len(token_id) != TOKEN_ID_LENGTH:
+            return None
+        for digest in self._tokens.keys(min=token_id):
+            return digest if digest.startswith(token_id) else None
+        return None
+
+    def revoke_token_id(self, username, token_id):
+        """Revoke the token of ``username`` named ``token_id``; False if there is none."""
+        digest = self._digest_for_id(token_id)
+        if digest is None or self._tokens[digest].username != username:
+            return False
+        del self._tokens[digest]
+        return True
+
+    def revoke_tokens(self, username, keep=None):
+        """Revoke every token of ``username`` (but ``keep``, a token); also drops expired
+        tokens of anyone. Returns how many of the user's tokens were revoked."""
+        if self._tokens is None:
+            return 0
+        keep_digest = _digest(keep) if keep else None
+        now = localtime.now(precise=True)
+        revoked = 0
+        for digest, record in list(self._tokens.items()):
+            if record.username == username and digest != keep_digest:
+                del self._tokens[digest]
+                revoked += 1
+            elif record.expires < now:
+                del self._tokens[digest]
+        return revoked
 
     def user_for_token(self, token, now=None):
         if not token or self._tokens is None:

@@ -452,8 +452,10 @@ def test_readers_see_masked_identity_numbers(app, api):
     masked = api("analyst").get(f"/api/cases/{number}").json["petitioners"][0]
     assert masked["id_number"] != id_number(1) and masked["id_number"].startswith(id_number(1)[:4])
     assert "*" in masked["id_number"] and "*" in masked["phone"]
-    route(app, number, "411502")
-    assert api("unit").get(f"/api/cases/{number}").json["petitioners"][0]["id_number"] == id_number(1)
+    route(app, number, "411502")   # a routed unit sees them masked until it reveals them with a purpose
+    assert api("unit").get(f"/api/cases/{number}").json["petitioners"][0]["id_number"] == masked["id_number"]
+    revealed = api("unit").post_json(f"/api/cases/{number}/reveal", {"purpose": "办理回复"}).json
+    assert revealed["petitioners"][0]["id_number"] == id_number(1)
 
 
 def test_unknown_document_is_404(api):

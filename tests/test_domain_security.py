@@ -9,11 +9,11 @@ from pyramid.authorization import ACLHelper, Authenticated, Everyone
 
 from casefiles.access import route_to_unit
 from casefiles.errors import ValidationError
-from casefiles.security import (ADMINISTER, FILE, LIST, LOOKUP, REGISTER, ROLE_PERMISSIONS, ROLES, VIEW,
+from casefiles.security import (ADMINISTER, FILE, LIST, LOOKUP, REGISTER, REVEAL, ROLE_PERMISSIONS, ROLES, VIEW,
                                 principals_allowed)
 from casefiles.site import bootstrap
 
-PERMISSIONS = (VIEW, LIST, REGISTER, FILE, LOOKUP, ADMINISTER)
+PERMISSIONS = (VIEW, LIST, REGISTER, FILE, LOOKUP, ADMINISTER, REVEAL)
 BUREAU_READERS = {"role:admin", "role:clerk", "role:assigner", "role:supervisor", "role:reviewer", "role:analyst",
                   "role:auditor"}
 BUREAU_WORKERS = {"role:admin", "role:clerk", "role:assigner", "role:supervisor", "role:reviewer"}
@@ -50,10 +50,10 @@ def test_site_permissions_by_role(site):
     expected = {
         "clerk": {VIEW, LIST, FILE, REGISTER, LOOKUP},
         "assigner": {VIEW, LIST, FILE, REGISTER, LOOKUP},
-        "supervisor": {VIEW, LIST, FILE, LOOKUP},
-        "reviewer": {VIEW, LIST, FILE, LOOKUP},
+        "supervisor": {VIEW, LIST, FILE, LOOKUP, REVEAL},
+        "reviewer": {VIEW, LIST, FILE, LOOKUP, REVEAL},
         "analyst": {VIEW, LIST},
-        "auditor": {VIEW, LIST, LOOKUP},
+        "auditor": {VIEW, LIST, LOOKUP, REVEAL},
         "unit": {LIST},
         "admin": set(PERMISSIONS),
     }

@@ -33,7 +33,7 @@ def test_security_headers(testapp):
     res = testapp.get("/login")
     assert "script-src 'self'" in res.headers["Content-Security-Policy"]
     assert "unsafe-inline" not in res.headers["Content-Security-Policy"].split("script-src")[1].split(";")[0]
-    assert res.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert res.headers["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in res.headers["Content-Security-Policy"]
     assert res.headers["X-Content-Type-Options"] == "nosniff"
 
 

@@ -685,7 +685,9 @@ def test_auditor_reads_everything_and_changes_nothing(testapp, api):
     login(testapp, "auditor")
     assert number in testapp.get("/cases/").text
     case_page = testapp.get(case_url(testapp, number))
-    assert id_number(1) in case_page.text
+    # identity numbers masked until revealed with a purpose (casefiles.privacy)
+    assert id_number(1) not in case_page.text and id_number(1)[:4] + "*" * 10 in case_page.text
+    assert [f for f in case_page.forms.values() if "@@reveal" in (f.action or "")]
     assert not [f for f in case_page.forms.values() if "@@file" in (f.action or "")]
     assert "存入材料" not in page(case_page).xpath('//div[@class="page-head case-head"]')[0].text_content()
     doc_page = testapp.get(url)

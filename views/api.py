@@ -58,9 +58,11 @@ def login(request):
         raise APIError(400, "bad_request", _("login_fields", default="Send a username and a password."),
                        {k: "required" for k in ("username", "password") if not isinstance(body.get(k), str)
                         or not body.get(k)})
-    user = request.site.users.authenticate(username.strip(), password)
-    if user is None:
-        raise APIError(401, "unauthorized", _("login_failed", default="Wrong username or password."))
+    from .auth import LoginRefused, check_login, refusal_response
+    try:
+        user = check_login(request, username.strip(), password)
+    except LoginRefused as refused:   # returned, not raised: the failure count must be committed
+        return refusal_response(request, refused)
     token = request.site.users.issue_token(user.username, _settings(request)["casefiles.token_lifetime"],
                                            label=(request.user_agent or "")[:200])
     return {"token": token, "user": user_json(user)}
@@ -102,7 +104,10 @@ def petitioners(request):
         case = request.site.cases.by_number(number)
         if case is not None and request.has_permission(VIEW, case):
             cases.append(case_summary(request, case))
-    return {"petitioner": petitioner_json(person), "cases": cases}
+    from .serialize import identity
+    found = petitioner_json(person, identity=identity(request))   # the phone per the masking policy
+    found["id_number"] = person.id_number                          # the ID number is the one typed
+    return {"petitioner": found, "cases": cases}
 
 
 # -- registration --------------------------------------------------------------------------

@@ -134,13 +134,26 @@ def package_response(request, case):
     return response
 
 
+def _may_have_identity(request, case):
+    """The package's metadata keeps the petitioners' full ID and phone numbers (it is the
+    archival record): only those who see them in full or may reveal them (casefiles.privacy)
+    download it; the download is in the audit trail."""
+    from casefiles import privacy
+    from casefiles.errors import Forbidden
+    if not privacy.may_reveal(request.user, request.has_permission, case):
+        raise Forbidden(_("package_identity", default="The archival package contains petitioners' full ID and "
+                                                      "phone numbers, which you may not see."), {})
+
+
 @view_config(context=Case, name="package.zip", permission=VIEW)
 def package_zip(request):
+    _may_have_identity(request, request.context)
     return package_response(request, request.context)
 
 
 @view_config(route_name="api_case_package", request_method="GET", permission=VIEW)
 def api_package(request):
+    _may_have_identity(request, request.context)
     return package_response(request, request.context)
 
 

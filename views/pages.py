@@ -13,6 +13,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
 from casefiles import localtime
+from casefiles.privacy import Identity
 from pyramid_jinja2 import IJinja2Environment
 
 from casefiles.cases import (CHANNELS, ONLINE_SOURCES, PETITION_TYPES, STAGES, STATUSES, TRANSFER_LEVELS,
@@ -23,8 +24,6 @@ from casefiles.site import Site
 from casefiles.units import CITY_LEVEL, DISTRICTS
 
 SHANGHAI = localtime.SHANGHAI
-# roles whose work needs the full ID number and phone; everyone else sees them masked
-REVEAL_ROLES = ("clerk", "assigner", "supervisor", "reviewer", "admin", "auditor")
 OPEN_STATUSES = tuple(s for s in STATUSES
                       if s not in ("rejected", "not-reaccepted", "filed", "merged", "closed", "archived"))
 DONE_STATUSES = ("closed", "archived")
@@ -72,6 +71,30 @@ def format_size(size):
     return f"{size / 1048576:.1f} MB"
 
 
+REVEALED = "revealed"   # session key: {case number: until (epoch seconds)} of this session's reveals
+
+
+def revealed_in_session(request, case):
+    import time
+    if case is None:
+        return False
+    until = (request.session.get(REVEALED) or {}).get(case.number)
+    return bool(until and until > time.time())
+
+
+def remember_reveal(request, case, seconds):
+    import time
+    now = time.time()
+    revealed = {k: v for k, v in (request.session.get(REVEALED) or {}).items() if v > now}
+    revealed[case.number] = now + seconds
+    request.session[REVEALED] = revealed
+
+
+def identity_for(request, case=None):
+    """The ``casefiles.privacy.Identity`` of the request's user on ``case`` (None: no case)."""
+    return Identity(request.user, request.has_permission, case, revealed_in_session(request, case))
+
+
 class UI:
     """Per-request helpers for templates."""
 
@@ -80,15 +103,23 @@ class UI:
         self.site = request.site
         self.user = request.user
 
-    @property
-    def reveal(self):
-        return self.user is not None and self.user.has_role(*REVEAL_ROLES)
+    def identity(self, case=None):
+        """How this user sees petitioners' ID and phone numbers (on ``case``): the masking
+        policy of ``casefiles.privacy``, with the case's reveal of this session."""
+        key = case.number if case is not None else None
+        cache = self.__dict__.setdefault("_identities", {})
+        if key not in cache:
+            cache[key] = identity_for(self.request, case)
+        return cache[key]
 
-    def id_number(self, person):
-        return person.id_number if self.reveal else person.masked_id
+    def id_number(self, person, case=None):
+        return self.identity(case).id_number(person)
 
-    def phone(self, person):
-        return person.phone if self.reveal else person.masked_phone
+    def phone(self, person, case=None):
+        return self.identity(case).phone(person)
+
+    def masked_text(self, text, case=None):
+        return self.identity(case).text(text)
 
     def unit_name(self, code):
         if not code:
@@ -170,13 +201,18 @@ def login(request):
     error = None
     username = ""
     if request.method == "POST":
+        from .auth import LoginRefused, check_login
         username = request.POST.get("username", "").strip()
-        user = request.site.users.authenticate(username, request.POST.get("password", ""))
-        if user is not None:
+        try:
+            user = check_login(request, username, request.POST.get("password", ""))
+        except LoginRefused as refused:   # an answer, not an exception: the failure count is committed
+            error = request.t(refused.message)
+            request.response.status_int = refused.status
+            if refused.retry_after:
+                request.response.headers["Retry-After"] = str(refused.retry_after)
+        else:
             headers = remember(request, user.username)
             return HTTPSeeOther(came_from, headers=headers)
-        error = request.t("login_failed")
-        request.response.status_int = 401
     return {"came_from": came_from, "error": error, "username": username}
 
 

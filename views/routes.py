@@ -73,3 +73,5 @@ def includeme(config):
         config.add_route(name, pattern, factory=factory)
     config.include(".workflow")   # workflow actions, queues, experts, reception days, calendar
     config.include(".archive_views")   # dossiers, packages, the archive and disposals
+    config.include(".admin")      # users, roles, passwords, tokens
+    config.include(".identity")   # revealing petitioners' identity; who can open a case

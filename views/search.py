@@ -112,6 +112,22 @@ def facet_title(request, field, value):
     return value
 
 
+def _masked(markup):
+    from markupsafe import Markup
+    from casefiles.privacy import mask_text
+    return Markup(mask_text(str(markup))) if markup is not None else markup
+
+
+def _mask_hit(request, hit, case):
+    """ID and phone numbers in a hit's title and snippets, masked for a user who does not see
+    them in full on this case (``casefiles.privacy``): a search for a number tells a masked
+    reader which case it is in, never the number's neighbours or other numbers."""
+    from .pages import identity_for
+    if not identity_for(request, case).full:
+        hit.title_html = _masked(hit.title_html)
+        hit.highlights = [_masked(h) for h in hit.highlights]
+
+
 class Search:
     """One search as the page and the API run it."""
 
@@ -154,6 +170,7 @@ class Search:
                 document = _document(case, hit.get(S.DOC))
                 if document is None:
                     continue
+            _mask_hit(self.request, hit, case)
             self.hits.append((hit, case, document))
         return self
 
@@ -290,6 +307,11 @@ def highlight_document(request, document, q=None):
                           or [None])[0]
     info["fragments"] = fragments(text, terms, count=5)
     info["text_html"], info["count"] = mark_all(text, terms)
+    from .pages import identity_for
+    if not identity_for(request, document.case).full:   # casefiles.privacy: numbers masked
+        info["title_html"] = _masked(info["title_html"])
+        info["fragments"] = [_masked(f) for f in info["fragments"]]
+        info["text_html"] = _masked(info["text_html"])
     return info
 
 

@@ -1,14 +1,15 @@
 """JSON shapes of the API contract (cases, documents, petitioners, users)."""
 from casefiles.cases import STAGES
-from casefiles.security import FILE, LOOKUP
 
 
-def petitioner_json(person, primary=False, reveal=True):
+def petitioner_json(person, primary=False, identity=None):
+    """A petitioner as the API shows it; ``identity`` (a ``casefiles.privacy.Identity``)
+    masks the ID and phone numbers per the masking policy (None: in full)."""
     return {
         "id": person.id,
         "name": person.display_name,
-        "id_number": person.id_number if reveal else person.masked_id,
-        "phone": person.phone if reveal else person.masked_phone,
+        "id_number": identity.id_number(person) if identity is not None else person.id_number,
+        "phone": identity.phone(person) if identity is not None else person.phone,
         "address": person.address,
         "anonymous": person.anonymous,
         "primary": bool(primary),
@@ -68,22 +69,24 @@ def case_summary(request, case):
     }
 
 
-def reveals_identity(request, case):
-    """Whether the user sees petitioners' full ID and phone numbers on this case: those who
-    register and look up petitioners, and those who work on the case (file into it). Readers
-    (the analysts) see them masked."""
-    return bool(request.has_permission(LOOKUP, request.site) or request.has_permission(FILE, case))
+def identity(request, case=None):
+    """How the request's user sees petitioners' ID and phone numbers on ``case``
+    (``casefiles.privacy``: full for intake and contact roles, masked for the others unless
+    revealed with a purpose)."""
+    from .pages import identity_for
+    return identity_for(request, case)
 
 
 def case_json(request, case):
     site = request.site
     data = case_summary(request, case)
-    reveal = reveals_identity(request, case)
+    seen = identity(request, case)
     data.update({
-        "content": case.content,
+        "content": seen.text(case.content),
         "registered_at": case.registered_at,
         "registered_by": case.registered_by,
-        "petitioners": [petitioner_json(p, primary, reveal) for p, primary in case_petitioners(site, case)],
+        "petitioners": [petitioner_json(p, primary, seen) for p, primary in case_petitioners(site, case)],
+        "identity": {"masked": not seen.full, "can_reveal": seen.can_reveal},
         "group_size": case.group_size,
         "source": dict(case.source) if case.source else None,
         "online_source": case.online_source or None,
@@ -106,3 +109,17 @@ def case_json(request, case):
 
 def user_json(user):
     return {"username": user.username, "name": user.name, "roles": list(user.roles), "unit": user.unit}
+
+
+def user_admin_json(user, now):
+    """A user as the administrators see it (never the password hash)."""
+    data = user_json(user)
+    data.update({"active": bool(user.active), "locked": bool(user.locked_for(now)),
+                 "locked_for": user.locked_for(now), "last_login": user.last_login, "created": user.created,
+                 "password_changed": user.password_changed})
+    return data
+
+
+def token_json(token_id, record, current=False):
+    return {"id": token_id, "label": record.label, "created": record.created, "expires": record.expires,
+            "current": bool(current)}
