@@ -23,6 +23,7 @@ requires = [
     "reportlab",
     "rl-accel",          # ReportLab's C accelerator: notices render twice as fast
     "pypdf",
+    "Pillow",            # image headers read at filing (pixel limit), scans in dossiers
     "lxml",
     "bagit",
     "tzdata",            # Asia/Shanghai on machines without a system zoneinfo
@@ -65,6 +66,7 @@ setup(
             "casefiles-reindex = cli.reindex:main",
             "casefiles-ocr = cli.ocr:main",
             "casefiles-archive = cli.archive:main",
+            "casefiles-audit = cli.audit:main",
         ],
     },
 )

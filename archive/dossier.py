@@ -303,6 +303,9 @@ def _prepare_image(stack, part, version):
     from PIL import Image, ImageSequence
     handle = _open_version(stack, version)
     data = handle.read()
+    from casefiles.documents import MAX_IMAGE_PIXELS, image_pixels
+    if (image_pixels(io.BytesIO(data)) or 0) > MAX_IMAGE_PIXELS:   # a decompression bomb is not decoded
+        raise Unreadable("图像像素过多")
     image = Image.open(io.BytesIO(data))
     frames = []
     sizes = []

@@ -57,6 +57,36 @@ ACCEPTED_TYPES = {
     "application/msword": ".doc",
 }
 SCAN_TYPES = ("application/pdf", "image/jpeg", "image/png", "image/tiff")
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/tiff")
+# An A3 page scanned at 600 dpi is 7016 × 9921 ≈ 70 million pixels; a small file claiming
+# more (a decompression bomb) would take gigabytes to decode for OCR or the dossier.
+MAX_IMAGE_PIXELS = 80_000_000
+
+
+def image_pixels(stream, max_frames=1000):
+    """The pixel count of the largest frame of an image, from its headers only (nothing is
+    decoded); None when Pillow cannot read the headers (the bytes are kept as they are)."""
+    import re
+    import warnings
+    from PIL import Image
+    stream.seek(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(stream) as image:
+                largest = 0
+                for i in range(min(getattr(image, "n_frames", 1) or 1, max_frames)):
+                    if i:
+                        image.seek(i)
+                    largest = max(largest, image.width * image.height)
+                return largest
+    except Image.DecompressionBombError as exc:   # over twice Pillow's own limit: it says how many
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        return int(found.group(1)) if found else MAX_IMAGE_PIXELS + 1
+    except Exception:   # a header Pillow cannot read (any of its many exceptions)
+        return None
+    finally:
+        stream.seek(0)
 
 
 def sniff(head):
@@ -68,6 +98,10 @@ def sniff(head):
         return "application/x-empty"
     if b"\x00" in head:
         return "application/octet-stream"
+    markup = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:64].lower()
+    if markup.startswith((b"<?xml", b"<!doctype", b"<!entity", b"<html", b"<svg", b"<script")):
+        # markup is not plain text: XML (external entities), HTML and SVG (script) are refused by type
+        return "text/html" if markup.startswith((b"<!doctype html", b"<html", b"<script")) else "application/xml"
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -114,6 +148,14 @@ class Upload:
                                     "(PDF, JPEG, PNG, TIFF, text or office document); its content is ${type}.",
                                     mapping={"name": self.filename, "type": self.media_type}),
                                   {field: self.media_type})
+        if self.media_type in IMAGE_TYPES:
+            pixels = image_pixels(self.stream)
+            if pixels is not None and pixels > MAX_IMAGE_PIXELS:
+                message = _("image_too_many_pixels", default="The image ${name} has ${pixels} million pixels; "
+                            "at most ${limit} million are accepted.",
+                            mapping={"name": self.filename, "pixels": f"{pixels / 1e6:.0f}",
+                                     "limit": f"{MAX_IMAGE_PIXELS / 1e6:.0f}"})
+                raise ValidationError(message, {field: message})
 
 
 class Version(Persistent):
@@ -230,7 +272,9 @@ class Document(Persistent):
 
 def text_upload(title, text):
     """A text document's bytes, so that every document has an original to open and download."""
-    return Upload.from_bytes(f"{title}.txt", text.encode("utf-8"))
+    upload = Upload.from_bytes(f"{title}.txt", text.encode("utf-8"))
+    upload.media_type = "text/plain"   # typed text is plain text, even when it starts like markup
+    return upload
 
 
 def now():

@@ -178,14 +178,45 @@ def find_bags(folder):
     return out
 
 
-def unzip_bag(path, into):
-    """Extract a package zip safely; returns the bag folder inside it."""
+# An imported package may hold scans of a whole file, but not unboundedly more than its zip:
+# a zip bomb stops at these limits instead of filling the disk.
+MAX_UNZIPPED_BYTES = 20 * 1024 ** 3
+MAX_RATIO = 200          # uncompressed : compressed, per member over 1 MB
+MAX_MEMBERS = 100_000
+
+
+def unzip_bag(path, into, max_bytes=MAX_UNZIPPED_BYTES):
+    """Extract a package zip safely (no path leaves ``into``; sizes and the expansion ratio are
+    bounded while the bytes are written, whatever the zip's directory claims); returns the bag
+    folder inside it."""
     with zipfile.ZipFile(path) as archive:
-        for member in archive.infolist():
+        members = archive.infolist()
+        if len(members) > MAX_MEMBERS:
+            raise ValueError(f"{path} holds {len(members)} files, more than {MAX_MEMBERS}")
+        for member in members:
             name = member.filename
-            if name.startswith("/") or ".." in name.split("/") or "\\" in name:
-                raise ValueError(f"unsafe path in {path}: {name}")
-        archive.extractall(into)
+            if name.startswith("/") or ".." in name.split("/") or "\\" in name or "\x00" in name:
+                raise ValueError(f"unsafe path in {path}: {name!r}")
+        total = 0
+        for member in members:
+            target = os.path.join(into, *member.filename.split("/"))
+            if member.is_dir():
+                os.makedirs(target, exist_ok=True)
+                continue
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            allowed = max(1024 * 1024, member.compress_size * MAX_RATIO)
+            written = 0
+            with archive.open(member) as source, open(target, "wb") as out:
+                while True:
+                    chunk = source.read(1024 * 1024)
+                    if not chunk:
+                        break
+                    written += len(chunk)
+                    total += len(chunk)
+                    if written > allowed or total > max_bytes:
+                        raise ValueError(f"{path}: {member.filename} expands beyond the limits "
+                                         f"of an archival package (a zip bomb?)")
+                    out.write(chunk)
     bags = find_bags(into)
     if len(bags) != 1:
         raise ValueError(f"{path} holds {len(bags)} bags")
@@ -253,6 +284,7 @@ def import_(args):
                         opened.abort()
                     else:
                         opened.commit()
+                        opened.audit("case.restore", case=data.number, detail={"ref": data.ref})
                     imported += 1
                 except (ValueError, OSError, P.PackageInvalid, KeyError, TypeError) as exc:
                     opened.abort()
@@ -302,6 +334,8 @@ def dispose(args):
         except transaction.interfaces.TransientError:
             error(_("cli_retry", default="The database was busy; please try again."))
             return EXIT_FAILED
+        opened.audit("archive.dispose", case=args.number,
+                     detail={"by": args.by, "approved": record is not None, "note": (args.note or "")[:200]})
         if record is None:
             say(t(_("dispose_pending", default="Your approval of disposing of ${number} is recorded; a second "
                     "administrator must approve.", mapping={"number": args.number})))

@@ -47,6 +47,12 @@ def configure_settings(settings):
         settings["casefiles.secret"] = _stored_secret(var)
     settings.setdefault("pyramid.default_locale_name", "zh_CN")
     settings.setdefault("jinja2.i18n.domain", "casefiles")
+    # compiled templates are kept on disk: a new process renders its first page without
+    # compiling them again (half a second for the case page)
+    settings.setdefault("jinja2.bytecode_caching", "true")
+    if not settings.get("jinja2.bytecode_caching_directory"):
+        settings["jinja2.bytecode_caching_directory"] = os.path.join(var, "cache", "templates")
+        os.makedirs(settings["jinja2.bytecode_caching_directory"], exist_ok=True)
     settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
     settings.setdefault("retry.attempts", "8")
     return settings
@@ -88,6 +94,7 @@ def main(global_config, **settings):
         config.include(".errors")
         config.include(".headers")
         config.include(".routes")
+        config.include(".audit")
         config.include("indexing")
         config.include("archive")
         config.scan(".")

@@ -32,7 +32,9 @@ def safe_filename(name, media_type=None):
     stem = stem or "file"
     if expected and ext.lower() not in expected:
         stem, ext = stem + ext, expected[0]
-    return (stem + ext)[:255]
+    if len(ext) > 16:
+        stem, ext = stem + ext, ""
+    return stem[:255 - len(ext)] + ext   # a long name loses the end of its stem, never its extension
 
 
 def content_disposition(kind, filename, media_type=None):
