@@ -93,6 +93,12 @@ def real_app(var, ocr=True):
 
 
 def close(app):
+    """Stop the app's background workers (index, extraction, audit writer) before its
+    database closes, as the app does at shutdown; the baseline has none."""
+    if getattr(app.registry, "search_indexer", None) is not None:
+        from cli import close_app
+        close_app(app.registry)
+        return
     for db in app.registry._zodb_databases.values():
         db.close()
 
