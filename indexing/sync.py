@@ -589,6 +589,8 @@ def drain_at_exit(indexer):
 @atexit.register
 def _drain():
     for indexer in list(_atexit_indexers):
+        if indexer._closed or database_closed(indexer.db):
+            continue     # closed with its app: what it still holds is in the durable queue
         try:
             indexer.wait_idle(10.0)
         except Exception:
