@@ -189,6 +189,7 @@ class Case(Folder):
     visit_place = ""
     leader = ""                # leader who received the visit (领导接访)
     accused_unit = None
+    accused_users = ()      # usernames of this system's users named as the accused person
     accused_person = ""
     unit = None                # the responsible unit it is routed to
     confidential = False

@@ -20,10 +20,10 @@ from BTrees.LOBTree import LOBTree
 from hypatia.catalog import Catalog
 from hypatia.field import FieldIndex
 from hypatia.keyword import KeywordIndex
-from hypatia.query import Any, Eq, Ge, InRange, Le
+from hypatia.query import Any, Eq, Ge, InRange, Le, NotAny
 from persistent import Persistent
 
-from .security import VIEW, principals_allowed
+from .security import VIEW, Deny, case_acl, principals_allowed
 
 _MISSING = "-"
 _UNSET = object()
@@ -47,6 +47,12 @@ def _received(case, default):
 
 def _allowed(case, default):
     return principals_allowed(case, VIEW) or default
+
+
+def _denied(case, default):
+    """Principals the case's own ACL denies (an accused unit, accused users): a user holding
+    one never sees the case, even where a role of theirs is in ``allowed``."""
+    return [principal for action, principal, _perms in case_acl(case) if action == Deny] or default
 
 
 def _petitioners(case, default):
@@ -148,6 +154,7 @@ class CaseCatalog(Persistent):
         self.catalog["received"] = FieldIndex(_received)
         self.catalog["allowed"] = KeywordIndex(_allowed)
         self.catalog["petitioners"] = KeywordIndex(_petitioners)
+        self.catalog["denied"] = KeywordIndex(_denied)
         self.docids = LOBTree()
         self.recent = Recent()
         self._next = Length(1)
@@ -265,7 +272,7 @@ class CaseCatalog(Persistent):
                 tests.append((name, {value}))
         out = []
         for docid, row in self._recent_items():
-            if not principals.intersection(row.get("allowed", ())):
+            if not principals.intersection(row.get("allowed", ())) or principals.intersection(row.get("denied", ())):
                 continue
             for name, wanted in tests:
                 have = row.get(name, _UNSET)
@@ -311,7 +318,7 @@ class CaseCatalog(Persistent):
         filters = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
         if any(isinstance(v, Between) for v in filters.values()):
             return self._ranged_query(principals, filters, sort, reverse, limit)
-        q = Any(self.catalog["allowed"], list(principals))
+        q = self._permitted(principals)
         for name, value in filters.items():
             index = self.catalog[name]
             q = q & (Any(index, list(value)) if isinstance(value, (list, tuple, set)) else Eq(index, value))
@@ -343,6 +350,7 @@ class CaseCatalog(Persistent):
         wanted += [self._sets(name, value) for name, value in filters.items()]
         top = self._next() - 1
         IF = self.catalog.family.IF
+        denied = self._denied_ids(principals)
         size = 256
         while len(found) < limit and top >= 1 and all(wanted):
             low = max(1, top - size + 1)
@@ -352,6 +360,8 @@ class CaseCatalog(Persistent):
                 ids = part if ids is None else IF.intersection(ids, part)
                 if not ids:
                     break
+            if ids and denied is not None:
+                ids = IF.difference(ids, denied)
             if ids:
                 found.extend(sorted(ids, reverse=True))
             top = low - 1
@@ -388,6 +398,22 @@ class CaseCatalog(Persistent):
                         return out
         return out if len(out) >= min(limit, len(docids)) else None
 
+    def _permitted(self, principals):
+        """The hypatia query of the cases the principals may open."""
+        q = Any(self.catalog["allowed"], list(principals))
+        if "denied" in self.catalog:
+            q = q & NotAny(self.catalog["denied"], list(principals))
+        return q
+
+    def _denied_ids(self, principals):
+        """The docids whose ACL denies one of the principals (None: none)."""
+        if "denied" not in self.catalog:
+            return None
+        sets = self._sets("denied", list(principals))
+        if not sets:
+            return None
+        return self.catalog.family.IF.multiunion(sets)
+
     def _allowed_ids(self, principals):
         """The docids the principals may open; None when that is every indexed case."""
         IF = self.catalog.family.IF
@@ -396,6 +422,9 @@ class CaseCatalog(Persistent):
         if not sets:
             return IF.Set()
         ids = sets[0] if len(sets) == 1 else IF.multiunion(sets)
+        denied = self._denied_ids(principals)
+        if denied is not None:
+            return IF.difference(ids, denied)
         return None if len(ids) >= allowed._num_docs() else ids
 
     def due_bands(self, principals, keys, today, warn_days, limit):
@@ -518,7 +547,7 @@ class CaseCatalog(Persistent):
     def counts(self, principals, field, filters=None):
         """Counts of the values of ``field`` over the cases the principals may view."""
         filters = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
-        q = Any(self.catalog["allowed"], list(principals))
+        q = self._permitted(principals)
         for name, value in filters.items():
             q = q & Eq(self.catalog[name], value)
         ids = q.execute().ids

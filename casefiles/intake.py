@@ -234,6 +234,16 @@ def validate(site, data, now):
     return clean
 
 
+def accused_users(site, person):
+    """The users of this system an accusation names as the accused person (by username or by
+    display name): they may never open the case (条例 第三十条). A shared name excludes every
+    user who bears it, the safe side."""
+    person = (person or "").strip()
+    if not person:
+        return ()
+    return tuple(sorted(u.username for u in site.users.values() if person in (u.username, u.name)))
+
+
 def register(site, data, uploads=(), by="", now=None, max_bytes=None, catalog=True):
     """Register a petition; returns the new case. Nothing is written unless all is valid."""
     now = now or localtime.now()
@@ -262,6 +272,7 @@ def register(site, data, uploads=(), by="", now=None, max_bytes=None, catalog=Tr
                 "online_source", "external_ref", "source"):
         if key in clean:
             setattr(case, key, clean[key])
+    case.accused_users = accused_users(site, clean.get("accused_person"))
     case.petitioners = tuple((p.id, primary) for p, primary in people)
     for person, _primary in people:
         person.cases.add(case.number)

@@ -82,6 +82,8 @@ def case_acl(case):
     accused = getattr(case, "accused_unit", None)
     if accused:
         acl.append((Deny, unit_principal(accused), ALL_PERMISSIONS))
+    for username in getattr(case, "accused_users", ()) or ():
+        acl.append((Deny, f"user:{username}", ALL_PERMISSIONS))
     if case.unit:
         acl.append((Allow, unit_principal(case.unit), (VIEW, FILE, REVEAL)))
     return acl

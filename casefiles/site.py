@@ -126,7 +126,20 @@ def _evolve_6(site):
         del site.catalog.catalog["number"]
 
 
-EVOLVE_STEPS = [_evolve_1, _evolve_2, _evolve_3, _evolve_4, _evolve_5, _evolve_6]
+def _evolve_7(site):
+    """The catalog's ``denied`` index: an accusation's accused unit and accused users never
+    see the case in a list or a count, even where one of their roles is allowed."""
+    from hypatia.keyword import KeywordIndex
+    from .catalog import _denied
+    catalog = site.catalog
+    if "denied" not in catalog.catalog:
+        index = catalog.add_index("denied", KeywordIndex(_denied))
+        for case in site.cases.all_cases():
+            if case.docid is not None and (case.accused_unit or getattr(case, "accused_users", ())):
+                index.index_doc(case.docid, case)
+
+
+EVOLVE_STEPS = [_evolve_1, _evolve_2, _evolve_3, _evolve_4, _evolve_5, _evolve_6, _evolve_7]
 SCHEMA_VERSION = len(EVOLVE_STEPS)
 
 
