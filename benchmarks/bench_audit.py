@@ -30,35 +30,14 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks import common, fixtures  # noqa: E402
-from benchmarks.bench_intake import CONTENT_TYPE, bodies, multipart  # noqa: E402
-
-PASSWORD = "bench-pass-123"
-
-
-def make_app(var, audit, ocr):
-    import transaction
-
-    from casefiles.site import ROOT_KEY
-    from views import main
-    os.environ.pop("CASEFILES_VAR", None)
-    app = main({}, **{"casefiles.var": var, "casefiles.secret": "bench-secret", "casefiles.ocr": ocr,
-                      "casefiles.audit": "true" if audit else "false"})
-    db = app.registry._zodb_databases[""]
-    tm = transaction.TransactionManager()
-    conn = db.open(transaction_manager=tm)
-    with tm:
-        site = conn.root()[ROOT_KEY]
-        site.users.create("clerk", ["clerk"], PASSWORD, name="登记员")
-    conn.close()
-    return app
-
+from benchmarks.bench_intake import CONTENT_TYPE, PASSWORD, bodies, multipart, real_app  # noqa: E402
 
 class Instance:
     def __init__(self, name, var, audit, ocr):
         import webtest
         self.name = name
         self.var = var
-        self.app = make_app(var, audit, ocr)
+        self.app = real_app(var, ocr=(ocr == "true"), **{"casefiles.audit": "true" if audit else "false"})
         self.testapp = webtest.TestApp(self.app, extra_environ={"HTTP_HOST": "localhost:6543"}, lint=False)
         token = self.testapp.post_json("/api/login", {"username": "clerk", "password": PASSWORD}).json["token"]
         self.headers = {"Authorization": f"Bearer {token}"}

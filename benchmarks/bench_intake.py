@@ -74,14 +74,14 @@ def baseline_app(var):
 
 # --- the real app ------------------------------------------------------------------------
 
-def real_app(var, ocr=True):
+def real_app(var, ocr=True, **settings):
     import transaction
 
     from casefiles.site import ROOT_KEY
     from views import main
     os.environ.pop("CASEFILES_VAR", None)
     app = main({}, **{"casefiles.var": var, "casefiles.secret": "bench-secret",
-                      "casefiles.ocr": "true" if ocr else "false"})
+                      "casefiles.ocr": "true" if ocr else "false", **settings})
     db = app.registry._zodb_databases[""]
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)

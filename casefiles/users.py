@@ -165,6 +165,18 @@ def _digest(token):
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def _check_roles(roles, unit, units, fields, roles_field):
+    """Known roles, at least one; a unit user belongs to one existing responsible unit.
+    Problems go into ``fields`` (the roles' under ``roles_field``)."""
+    if not roles or any(r not in ROLES for r in roles):
+        fields[roles_field] = _("role_bad", default="Roles are: ${roles}.", mapping={"roles": " ".join(ROLES)})
+    if "unit" in roles:
+        if not unit:
+            fields["unit"] = _("unit_required", default="A unit user belongs to one responsible unit.")
+        elif units is not None and unit not in units:
+            fields["unit"] = _("unit_unknown", default="No responsible unit has code ${code}.", mapping={"code": unit})
+
+
 class Users(Folder):
     title = "用户"
     _tokens = None
@@ -176,15 +188,7 @@ class Users(Folder):
             fields["username"] = _("username_bad", default="Use letters, digits, '-', '_' or '.'.")
         elif username in self:
             fields["username"] = _("username_taken", default="This username is taken.")
-        bad = [r for r in roles if r not in ROLES]
-        if not roles or bad:
-            fields["role"] = _("role_bad", default="Roles are: ${roles}.", mapping={"roles": " ".join(ROLES)})
-        if "unit" in roles:
-            if not unit:
-                fields["unit"] = _("unit_required", default="A unit user belongs to one responsible unit.")
-            elif units is not None and unit not in units:
-                fields["unit"] = _("unit_unknown", default="No responsible unit has code ${code}.",
-                                   mapping={"code": unit})
+        _check_roles(roles, unit, units, fields, "role")
         if fields:
             raise ValidationError(_("user_invalid", default="The user cannot be created."), fields)
         user = User(username, roles, name, unit if "unit" in roles else None)
@@ -206,17 +210,9 @@ class Users(Folder):
         user = self[username]
         fields = {}
         roles = tuple(user.roles) if roles is None else tuple(dict.fromkeys(roles))
-        bad = [r for r in roles if r not in ROLES]
-        if not roles or bad:
-            fields["roles"] = _("role_bad", default="Roles are: ${roles}.", mapping={"roles": " ".join(ROLES)})
         unit = user.unit if unit is None else (unit or None)
-        if "unit" in roles:
-            if not unit:
-                fields["unit"] = _("unit_required", default="A unit user belongs to one responsible unit.")
-            elif units is not None and unit not in units:
-                fields["unit"] = _("unit_unknown", default="No responsible unit has code ${code}.",
-                                   mapping={"code": unit})
-        else:
+        _check_roles(roles, unit, units, fields, "roles")
+        if "unit" not in roles:
             unit = None
         if name is not None:
             name = " ".join(name.split())
