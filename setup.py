@@ -14,6 +14,7 @@ requires = [
     "transaction",
     "hypatia",
     "waitress",
+    "multipart>=1.2",    # multipart bodies parsed as they arrive, file parts straight into blobs
     "Babel",
     "argon2-cffi",
     "filetype",

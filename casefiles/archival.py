@@ -378,8 +378,8 @@ def _remove_case(site, case):
     site.catalog.unindex(case)
     for pid, _primary in case.petitioners:
         person = site.petitioners.get(pid)
-        if person is not None and person.cases is not None and case.number in person.cases:
-            person.cases.remove(case.number)
+        if person is not None:
+            person.remove_case(case.number)
     bucket = case.__parent__
     bucket.remove(case.__name__)
 
@@ -405,7 +405,7 @@ def restore_case(site, data, documents, history, petitioners, extra=None):
     the search index follows.
     """
     from .cases import STAGES, Case
-    from .documents import Document, Version
+    from .documents import Document, FileVersion
     archival = registry(site)
     number = data["number"]
     parts = number.split("-")
@@ -444,7 +444,7 @@ def restore_case(site, data, documents, history, petitioners, extra=None):
         record = site.petitioners.register(person.get("name", ""), person.get("id_number", ""),
                                            person.get("phone", ""), person.get("address", ""),
                                            bool(person.get("anonymous")))
-        record.cases.add(number)
+        record.add_case(number)
         people.append((record.id, bool(person.get("primary"))))
     case.petitioners = tuple(people)
     filed = []
@@ -454,7 +454,7 @@ def restore_case(site, data, documents, history, petitioners, extra=None):
         document.id = doc["id"]
         case[doc["folder"]].file(document)
         for n, (upload, at, by, note, sha256) in enumerate(doc["versions"], start=1):
-            version = Version(n, upload, at, by, note)
+            version = FileVersion(n, upload, at, by, note)
             if sha256 and version.sha256 != sha256:
                 raise ValidationError(_("import_checksum", default="The file ${name} of case ${number} does not match "
                                         "its recorded SHA-256.", mapping={"name": upload.filename, "number": number}),

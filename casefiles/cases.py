@@ -356,6 +356,7 @@ class CaseYear(Folder):
 
     year = 0
     sequence = 0
+    counted = False     # every registration writes this folder (its sequence): no Length besides
 
     def __init__(self, year):
         self.year = year

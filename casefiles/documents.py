@@ -89,8 +89,17 @@ def image_pixels(stream, max_frames=1000):
         stream.seek(0)
 
 
+# The scans nearly every filing brings, recognised before asking ``filetype`` (which tries
+# some hundred signatures in turn), with the answer it gives for them. (Not PNG or TIFF:
+# an animated PNG and camera raw files share their first bytes and are not accepted.)
+_SCAN_SIGNATURES = ((b"%PDF", "application/pdf"), (b"\xff\xd8\xff", "image/jpeg"))
+
+
 def sniff(head):
     """The media type of a file from its first bytes; text/plain for valid UTF-8 text."""
+    for signature, media_type in _SCAN_SIGNATURES:
+        if head.startswith(signature):
+            return media_type
     kind = filetype.guess(head)
     if kind is not None:
         return kind.mime
@@ -119,7 +128,14 @@ def clean_filename(name):
 
 
 class Upload:
-    """A file handed to the domain: its client name and a readable, seekable stream."""
+    """A file handed to the domain: its client name and a readable, seekable stream.
+
+    An upload the web layer has already written into a new blob (``spooled``) also carries
+    that ``blob`` and the bytes' ``sha256``: filing it stores that blob (``take``) instead of
+    copying the bytes into another and hashing them again."""
+
+    blob = None
+    sha256 = None
 
     def __init__(self, filename, stream):
         self.filename = clean_filename(filename)
@@ -129,6 +145,25 @@ class Upload:
         stream.seek(0)
         self.media_type = sniff(stream.read(8192))
         stream.seek(0)
+
+    @classmethod
+    def spooled(cls, filename, stream, blob, size, sha256, head):
+        """An upload already written into ``blob`` (a new one, not stored yet; open for
+        reading as ``stream``), whose ``size``, ``sha256`` and first bytes (``head``, at least
+        8 KB unless the file is shorter) are known."""
+        upload = cls.__new__(cls)
+        upload.filename = clean_filename(filename)
+        upload.stream = stream
+        upload.size = size
+        upload.media_type = sniff(head[:8192])
+        upload.blob = blob
+        upload.sha256 = sha256
+        return upload
+
+    def take(self):
+        """The blob already holding the bytes, once (a second filing copies them); or None."""
+        blob, self.blob = self.blob, None
+        return blob
 
     @classmethod
     def from_bytes(cls, filename, data):
@@ -158,8 +193,9 @@ class Upload:
                 raise ValidationError(message, {field: message})
 
 
-class Version(Persistent):
-    """One version of a document: the original bytes and what is known about them."""
+class _Version:
+    """One version of a document: the original bytes and what is known about them. Never
+    changed once filed."""
 
     number = 1
     filename = ""
@@ -178,6 +214,12 @@ class Version(Persistent):
         self.filed_at = filed_at
         self.filed_by = filed_by
         self.note = note
+        taken = upload.take()
+        if taken is not None:
+            self.blob = taken
+            self.size = upload.size
+            self.sha256 = upload.sha256
+            return
         self.blob = Blob()
         digest = hashlib.sha256()
         size = 0
@@ -199,6 +241,15 @@ class Version(Persistent):
     def read(self):
         with self.blob.open("r") as f:
             return f.read()
+
+
+class FileVersion(_Version):
+    """A version as filed now: a plain record pickled with its document (the bytes are in its
+    blob), so that filing a document stores the document and the blob, not a third object."""
+
+
+class Version(_Version, Persistent):
+    """A version filed before versions were kept in their document: a record of its own."""
 
 
 class Document(Persistent):
@@ -243,7 +294,7 @@ class Document(Persistent):
         return None
 
     def add_version(self, upload, filed_at, filed_by, note=""):
-        version = Version(len(self.versions) + 1, upload, filed_at, filed_by, note)
+        version = FileVersion(len(self.versions) + 1, upload, filed_at, filed_by, note)
         self.versions = self.versions + (version,)
         return version
 

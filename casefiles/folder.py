@@ -2,7 +2,10 @@
 
 Only ``Folder.add`` sets ``__name__``/``__parent__``; nothing else may. The item BTree is
 created on the first add, so the many small folders of a case cost one small object each
-until something is filed into them.
+until something is filed into them. A folder keeps a ``Length`` of its items unless its
+class says ``counted = False`` (then ``len`` counts the BTree): for the big folders written
+at every registration whose length no page asks for, that is one object less to store each
+time. Folders stored with a ``Length`` keep it.
 """
 from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree
@@ -15,11 +18,13 @@ class Folder(Persistent):
     _items = None
     _count = None
     title = ""
+    counted = True
 
     def _ensure(self):
         if self._items is None:
             self._items = OOBTree()
-            self._count = Length()
+            if self.counted:
+                self._count = Length()
 
     def add(self, name, obj):
         if not isinstance(name, str) or not name or "/" in name or name.startswith("@@"):
@@ -30,12 +35,14 @@ class Folder(Persistent):
         obj.__name__ = name
         obj.__parent__ = self
         self._items[name] = obj
-        self._count.change(1)
+        if self._count is not None:
+            self._count.change(1)
         return obj
 
     def remove(self, name):
         obj = self._items.pop(name)
-        self._count.change(-1)
+        if self._count is not None:
+            self._count.change(-1)
         return obj
 
     def __getitem__(self, name):
@@ -52,7 +59,9 @@ class Folder(Persistent):
         return self._items is not None and name in self._items
 
     def __len__(self):
-        return 0 if self._count is None else self._count()
+        if self._count is not None:
+            return self._count()
+        return 0 if self._items is None else len(self._items)
 
     def __bool__(self):
         return True

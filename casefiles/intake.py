@@ -275,7 +275,7 @@ def register(site, data, uploads=(), by="", now=None, max_bytes=None, catalog=Tr
     case.accused_users = accused_users(site, clean.get("accused_person"))
     case.petitioners = tuple((p.id, primary) for p, primary in people)
     for person, _primary in people:
-        person.cases.add(case.number)
+        person.add_case(case.number)
 
     kind = ORIGIN_KIND[channel]
     title = f"{CHANNELS[channel]}：{clean['subject']}"

@@ -6,7 +6,7 @@ own per case.
 """
 import uuid
 
-from BTrees.OOBTree import OOBTree, OOTreeSet
+from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
 from .events import PetitionerModified, notify
@@ -23,7 +23,9 @@ class Petitioner(Persistent):
     phone = ""
     address = ""
     anonymous = False
-    cases = None   # OOTreeSet of case numbers
+    # The numbers of the person's cases, sorted: a tuple kept in the record (records from
+    # before hold an OOTreeSet), so registering a new person's case stores the person only.
+    cases = ()
 
     def __init__(self, name, id_number="", phone="", address="", anonymous=False):
         self.id = uuid.uuid4().hex
@@ -32,7 +34,20 @@ class Petitioner(Persistent):
         self.phone = phone
         self.address = address
         self.anonymous = anonymous
-        self.cases = OOTreeSet()
+        self.cases = ()
+
+    def add_case(self, number):
+        if isinstance(self.cases, tuple):
+            if number not in self.cases:
+                self.cases = tuple(sorted(self.cases + (number,)))
+        else:
+            self.cases.add(number)
+
+    def remove_case(self, number):
+        if isinstance(self.cases, tuple):
+            self.cases = tuple(n for n in self.cases if n != number)
+        elif number in self.cases:
+            self.cases.remove(number)
 
     @property
     def display_name(self):
@@ -50,6 +65,7 @@ class Petitioner(Persistent):
 
 class Petitioners(Folder):
     title = "信访人"
+    counted = False     # a new person at nearly every registration; nothing shows how many
     _by_id_number = None
 
     def by_id_number(self, id_number):

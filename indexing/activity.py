@@ -45,10 +45,12 @@ class Activity:
             self._active += 1
 
     def end(self):
+        # No notify: a waiting thread wakes at its own timeout (at most ``quiet`` seconds) and
+        # sees when the last request ended. Waking every waiting thread at the end of every
+        # request would hand them the interpreter in the middle of a burst, for nothing.
         with self._cond:
             self._active -= 1
             self._last = time.monotonic()
-            self._cond.notify_all()
 
     # -- background threads --
     @contextlib.contextmanager

@@ -28,6 +28,7 @@ import transaction
 from ZODB.POSException import ConflictError
 
 from casefiles import events
+from casefiles.catalog import defer_merges
 from casefiles.site import ROOT_KEY
 
 from . import schema as S
@@ -315,6 +316,7 @@ class Indexer:
         self.ocr = None            # indexing.ocr.OCRWorker
         self.facet_cache = {}      # per-segment columns, shared by the searches (indexing.search)
         self.activity = Activity(self.settings)   # requests in flight: batches wait for a pause
+        defer_merges(db)   # the catalog's buffer of new cases is merged here (flush_dequeue)
 
     # -- the queue of committed ids --
     def committed(self, keys):
@@ -457,12 +459,12 @@ class Indexer:
             self.flush_dequeue()
 
     def flush_dequeue(self):
-        """Remove the applied ids from the durable queue (those not queued again since)."""
+        """Remove the applied ids from the durable queue (those not queued again since), and
+        merge the catalog's buffer of new cases into its indexes once it is full: the
+        registrations leave that to this thread (``casefiles.catalog.defer_merges``)."""
         with self._cond:
             tokens, self._done = self._done, {}
         self._dequeued_at = time.monotonic()
-        if not tokens:
-            return True
         conn, tm = self.open_connection()
         try:
             if not self._dequeue(conn, tm, tokens):
@@ -479,11 +481,19 @@ class Indexer:
         for _attempt in range(attempts):
             tm.begin()
             try:
-                queue = conn.root()[ROOT_KEY].index_queue
+                site = conn.root().get(ROOT_KEY)
+                if site is None:
+                    return True
+                queue = site.index_queue
                 for key, token in tokens.items():
                     if token is not None and queue.get(key) == token:
                         del queue[key]
-                tm.commit()
+                cases = getattr(site, "catalog", None)
+                merged = cases.merge_if_full() if cases is not None else 0
+                if tokens or merged:
+                    tm.commit()
+                else:
+                    tm.abort()
                 return True
             except ConflictError:
                 tm.abort()

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from casefiles import intake
+from casefiles import intake, localtime
 from casefiles.documents import Upload
 
 from .support import PASSWORD, open_site, petition
@@ -106,8 +106,9 @@ def add_admin(site, username="admin2", name="复核管理员"):
 
 def closed_case(app, documents=(), when=None, received=None, subject=None, petitioners=None):
     """Register a case, file ``documents`` ((stage, kind, title, Upload or None, text)), close it.
-    ``when``: the datetime everything happens at (default now). Returns the case number."""
-    when = when or datetime.datetime.now().replace(microsecond=0)
+    ``when``: the datetime everything happens at (default two hours ago, bureau time, so that
+    the closing an hour later is never after the bureau's today). Returns the case number."""
+    when = when or localtime.now() - datetime.timedelta(hours=2)
     body = petition(received_at=(received or when - datetime.timedelta(days=30)).isoformat(timespec="seconds"))
     if subject:
         body["subject"] = subject

@@ -327,3 +327,44 @@ def test_a_merge_stores_what_hypatia_stores():
     conn.transaction_manager.abort()
     conn.close()
     db.close()
+
+
+def test_a_background_merger_takes_the_full_buffer_unless_it_grows_too_far():
+    """Where a background thread merges (``defer_merges``: the web app's search indexer), the
+    registration that fills ``recent`` leaves it full; ``merge_if_full`` then merges it. A
+    buffer grown to ``DEFER_LIMIT`` times ``merge_at`` (the thread stopped) is merged by the
+    registration itself. Every query sees every case throughout."""
+    from casefiles.catalog import DEFER_LIMIT, defer_merges
+    db = ZODB.DB(None)
+    tm = transaction.TransactionManager()
+    conn = db.open(tm)
+    site, _ = bootstrap(conn.root())
+    tm.commit()
+    defer_merges(db)
+    site.catalog.merge_at = 3
+    at = datetime.datetime(2025, 3, 1, 9, 0)
+
+    def register(n):
+        for _i in range(n):
+            case = site.cases.new_case(2025)
+            case.received_at = at + datetime.timedelta(minutes=case.seq)
+            site.catalog.index(case)
+            tm.commit()
+
+    register(4)
+    assert len(site.catalog.recent) == 4 and site.catalog.catalog["received"].indexed_count() == 0
+    assert site.catalog.query(CLERK, {})[0] == 4
+    assert site.catalog.merge_if_full() == 4
+    tm.commit()
+    assert len(site.catalog.recent) == 0 and site.catalog.catalog["received"].indexed_count() == 4
+    assert site.catalog.merge_if_full() == 0
+    register(2)
+    assert site.catalog.merge_if_full() == 0 and len(site.catalog.recent) == 2   # not full yet
+    register(3 * DEFER_LIMIT - 3)
+    assert len(site.catalog.recent) == 3 * DEFER_LIMIT - 1
+    register(1)                      # the limit: merged by the registration
+    assert len(site.catalog.recent) == 0
+    total, listed = site.catalog.query(CLERK, {})
+    assert total == 4 + 3 * DEFER_LIMIT and listed[0] == f"XY-2025-{total:06d}"
+    conn.close()
+    db.close()

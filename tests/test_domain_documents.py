@@ -224,3 +224,31 @@ def test_documents_filed_in_the_same_second_keep_their_filing_order():
     for title in titles:
         case.file_document("origin", "evidence", title, Upload.from_bytes("a.txt", title.encode()), at, "clerk")
     assert [d.title for d in sorted(case["origin"].values(), key=lambda d: d.order_key)] == titles
+
+
+def test_versions_are_kept_in_their_document_and_older_version_records_still_open(db):
+    """A version filed now is pickled with its document (no record of its own); a document
+    whose versions were filed as records of their own keeps them readable, and a correction
+    filed to it adds a version of the new kind."""
+    from casefiles.documents import FileVersion, Version
+    at = datetime.datetime(2025, 3, 1, 9, 0)
+    conn = db.open()
+    root = conn.root()
+    old = Document("letter", "旧来信", at, "clerk")
+    old.versions = (Version(1, Upload.from_bytes("旧.pdf", pdf_bytes("旧版本")), at, "clerk"),)
+    new = Document("letter", "新来信", at, "clerk")
+    new.add_version(Upload.from_bytes("新.pdf", pdf_bytes("新版本")), at, "clerk")
+    root["old"], root["new"] = old, new
+    transaction.commit()
+    assert type(new.versions[0]) is FileVersion and getattr(new.versions[0], "_p_oid", None) is None
+    assert old.versions[0]._p_oid is not None
+    conn.close()
+    conn = db.open()
+    old, new = conn.root()["old"], conn.root()["new"]
+    assert b"%PDF" in new.current.read() and new.current.sha256 == hashlib.sha256(new.current.read()).hexdigest()
+    correction = old.add_version(Upload.from_bytes("更正.pdf", pdf_bytes("更正")), at, "clerk", note="更正")
+    transaction.commit()
+    assert [type(v) for v in old.versions] == [Version, FileVersion]
+    assert old.version(1).read().startswith(b"%PDF") and old.version(2) is correction
+    assert old.version(1).sha256 == hashlib.sha256(old.version(1).read()).hexdigest()
+    conn.close()

@@ -62,7 +62,7 @@ def test_cases_documents_and_bytes_survive_a_restart(tmp_path):
                 for version in document.versions:
                     data = version.read()
                     assert hashlib.sha256(data).hexdigest() == version.sha256 and len(data) == version.size
-            assert site.petitioners.by_id_number(before["petitioners"][0]["id_number"]).cases.has_key(number)
+            assert number in site.petitioners.by_id_number(before["petitioners"][0]["id_number"]).cases
             assert site.catalog.query(["role:clerk"], {})[0] == 3
         finally:
             conn.close()

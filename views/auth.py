@@ -264,11 +264,14 @@ def bounded_flash(factory):
     return Session
 
 
+SESSION_COOKIE = "casefiles"
+
+
 def includeme(config):
     settings = config.get_settings()
     factory = SignedCookieSessionFactory(
         settings["casefiles.secret"],
-        cookie_name="casefiles",
+        cookie_name=SESSION_COOKIE,
         max_age=None,
         timeout=int(settings["casefiles.session_timeout"]),
         reissue_time=300,

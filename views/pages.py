@@ -23,6 +23,8 @@ from casefiles.security import FILE, LIST, LOOKUP, REGISTER, ROLE_TITLES, VIEW
 from casefiles.site import Site
 from casefiles.units import CITY_LEVEL, DISTRICTS
 
+from .auth import SESSION_COOKIE
+
 SHANGHAI = localtime.SHANGHAI
 OPEN_STATUSES = tuple(s for s in STATUSES
                       if s not in ("rejected", "not-reaccepted", "filed", "merged", "closed", "archived"))
@@ -76,8 +78,8 @@ REVEALED = "revealed"   # session key: {case number: until (epoch seconds)} of t
 
 def revealed_in_session(request, case):
     import time
-    if case is None:
-        return False
+    if case is None or "session" not in request.__dict__ and SESSION_COOKIE not in request.cookies:
+        return False    # no session (an API client with a token): nothing revealed, and no session made
     until = (request.session.get(REVEALED) or {}).get(case.number)
     return bool(until and until > time.time())
 

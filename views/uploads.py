@@ -3,10 +3,15 @@
 Whatever a client sends, these functions either return plain values or raise an
 ``APIError`` with status 400: never an exception that would end as a 500.
 """
+import hashlib
 import json
 import math
+import os
 
+from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 from pyramid.events import NewRequest, subscriber
+from webob.multidict import MultiDict
+from ZODB.blob import Blob
 from webob.request import DisconnectionError
 
 from casefiles.documents import Upload
@@ -62,27 +67,145 @@ def form(request):
     a multipart body stops before its closing boundary (a cut connection, a Content-Length
     shorter than the body): a file cut short is never filed."""
     try:
-        if is_multipart(request) and not _multipart_complete(request):
-            raise ValueError("multipart body without its closing boundary")
+        if is_multipart(request):
+            return parse_multipart(request)
         return request.POST
     except (ValueError, UnicodeError, TypeError, LookupError, EOFError, OSError):
         request.content_type = "application/octet-stream"   # whatever reads the form next (the error page) finds none
         raise APIError(400, "bad_form", _("bad_form", default="The form data could not be read."))
 
 
-def _multipart_complete(request, tail=4096):
-    import re
-    found = re.search(r'boundary=(?:"([^"]+)"|([^;\s]+))', request.headers.get("Content-Type", ""), re.I)
-    if not found:
-        return False
-    if getattr(request, "_multipart_complete", None) is None:
-        boundary = (found.group(1) or found.group(2)).encode("latin-1", "replace")
-        body = request.body_file_seekable
-        body.seek(max(0, (request.content_length or 0) - tail))
-        end = body.read(tail)
+# -- multipart bodies, read once as they arrive ---------------------------------------------
+#
+# A multipart body is parsed in 64 KB chunks (``multipart.PushMultipartParser``), not line by
+# line as webob's ``cgi.FieldStorage`` does: each file part is written straight into a new
+# ZODB blob, its SHA-256, size and first bytes computed on the way, so that filing it hands
+# that blob to the document (``Upload.take``) instead of copying the bytes into another
+# file and hashing them again. Text parts are decoded as UTF-8 (what cannot be decoded is
+# replaced, as webob did; a JSON part is then refused as bad JSON). The parsed form is what
+# ``request.POST`` returns for the rest of the request (webob's cache of it); the files not
+# filed are removed when the request ends.
+
+MAX_PARTS = 1000
+HEAD_BYTES = 8192
+_PARSED = "webob._parsed_post_vars"
+
+
+class FilePart:
+    """A file part of a multipart body: ``.name``, ``.filename``, ``.type``, ``.file`` (open
+    for reading once complete), and what the domain's ``Upload`` needs without reading it
+    again: ``.blob`` (holding the bytes, not yet stored), ``.size``, ``.sha256``, ``.head``."""
+
+    def __init__(self, name, filename, content_type):
+        self.name = name
+        self.filename = filename
+        self.type = content_type or "application/octet-stream"
+        self.blob = Blob()
+        self.file = self._out = self.blob.open("w")
+        self.size = 0
+        self.head = b""
+        self.sha256 = ""
+        self._digest = hashlib.sha256()
+
+    def write(self, chunk):
+        if len(self.head) < HEAD_BYTES:
+            self.head += chunk[:HEAD_BYTES - len(self.head)]
+        self._digest.update(chunk)
+        self.size += len(chunk)
+        self._out.write(chunk)
+
+    def complete(self):
+        self._out.close()
+        # read through a plain file, not ``blob.open("r")``: ZODB refuses to commit a blob
+        # open for reading, and whoever reads the upload does not close it before the commit
+        self.file = open(self._out.name, "rb")
+        self.sha256 = self._digest.hexdigest()
+
+    def discard(self):
+        """Close the files; remove the bytes unless a document took the blob."""
+        if not self.sha256:        # the body ended inside this part: the blob is still open for writing
+            self._out.close()
+        self.file.close()
+        blob, self.blob = self.blob, None
+        if blob is not None and blob._p_jar is None:   # not filed: nothing else will remove it
+            try:
+                os.unlink(self._out.name)
+            except FileNotFoundError:
+                pass
+
+    def __repr__(self):
+        return f"FilePart({self.name!r}, {self.filename!r}, {self.size})"
+
+
+def parse_multipart(request):
+    """The multipart form of the request as a webob ``MultiDict`` (text parts as ``str``,
+    file parts as ``FilePart``), parsed once and cached as ``request.POST``. Raises
+    ``ValueError`` for a body that is not complete, well-formed multipart."""
+    env = request.environ
+    cached = env.get(_PARSED)
+    if cached is not None and cached[1] is request.body_file_raw and isinstance(cached[0], MultiDict):
+        return cached[0]
+    _ctype, options = parse_options_header(request.headers.get("Content-Type", ""))
+    boundary = options.get("boundary")
+    if not boundary:
+        raise ValueError("multipart body without a boundary")
+    length = request.content_length
+    if length is None:
+        raise ValueError("multipart body without a length")
+    body = request.body_file
+    if request.is_body_seekable:
         body.seek(0)
-        request._multipart_complete = b"--" + boundary + b"--" in end
-    return request._multipart_complete
+    files = []
+    form = MultiDict()
+    state = {"segment": None, "text": None, "part": None}
+
+    def discard_files(_request=None):
+        for f in files:
+            f.discard()
+        if env.get(_PARSED, (None,))[0] is form:
+            del env[_PARSED]
+
+    def on_event(event):
+        if event is None:                       # the end of a part
+            segment, text, part = state["segment"], state["text"], state["part"]
+            if text is not None:
+                form.add(segment.name, b"".join(text).decode(segment.charset or "utf-8", "replace"))
+            elif part is not None:
+                part.complete()
+                if part.filename or part.size:   # not an empty file input
+                    form.add(part.name, part)
+            state["text"] = state["part"] = None
+        elif isinstance(event, MultipartSegment):   # the headers of a new part
+            state["segment"] = event
+            if event.filename is None:
+                state["text"] = []
+            else:
+                state["part"] = FilePart(event.name, event.filename, event.content_type)
+                files.append(state["part"])
+        elif state["text"] is not None:
+            state["text"].append(bytes(event))
+        else:
+            state["part"].write(event)
+
+    try:
+        with PushMultipartParser(boundary, length, max_segment_count=MAX_PARTS) as parser:
+            left = length
+            while not parser.closed:
+                chunk = body.read(min(1 << 16, left)) if left > 0 else b""
+                left -= len(chunk)
+                for event in parser.parse(chunk):
+                    on_event(event)
+                if not chunk:
+                    break
+    except MultipartError as exc:
+        discard_files()
+        raise ValueError(str(exc)) from None
+    except BaseException:
+        discard_files()
+        raise
+    env[_PARSED] = (form, request.body_file_raw)
+    request.add_finished_callback(discard_files)
+    return form
 
 
 # the form fields that carry files (uploads_from, form_json); every other field is text
@@ -136,7 +259,8 @@ def uploads_from(request, field="file"):
     out = []
     for value in form(request).getall(field):
         if hasattr(value, "file") and getattr(value, "filename", None) is not None:
-            out.append(Upload(value.filename, value.file))
+            out.append(Upload.spooled(value.filename, value.file, value.blob, value.size, value.sha256, value.head)
+                       if isinstance(value, FilePart) else Upload(value.filename, value.file))
     return out
 
 
