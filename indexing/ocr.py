@@ -1,8 +1,10 @@
 """The text-extraction worker: reads text out of filed PDFs and scans, off the request path.
 
-Documents wait in ``site.extract_queue`` (item id -> version number), put there in the
-same transaction that filed them (``indexing.sync``). The worker thread of each app
-takes them one at a time: it runs ``extract.extract_file`` (a bounded child process)
+Documents wait in ``site.extract_queue`` (item id -> version number), put there by the
+search indexer's thread once it has indexed them, in the transaction that takes them off
+its durable queue (``indexing.sync``): the request that filed them writes one queue, not
+two, and a crash in between leaves them in the index queue, which is applied again at the
+next start. The worker thread of each app takes them one at a time: it runs ``extract.extract_file`` (a bounded child process)
 outside any transaction, then stores the text on the document
 (``Document.set_extracted``) and announces ``DocumentModified``, so the index follows.
 ``casefiles-ocr CONFIG`` runs the same work from the console.
@@ -108,6 +110,7 @@ class OCRWorker:
         """Wait until the extraction queue is empty and the worker is idle (tests, scripts);
         the worker does not wait for a pause in the requests meanwhile."""
         end = time.monotonic() + timeout
+        self.indexer.wait_idle(timeout)   # documents are queued for extraction once indexed
         with self.indexer.activity.hurried():
             while time.monotonic() < end:
                 with self._cond:

@@ -175,24 +175,35 @@ class IndexBuffer:
                 queue[key] = token
             if SENTINEL not in queue:
                 queue[SENTINEL] = 0
-        extract = getattr(site, "extract_queue", None)
-        if extract is not None:
-            try:
-                for number, document in _documents_of(site, keys):
-                    if needs_extraction(document):
-                        key = document_key(number, document.id)
-                        if extract.get(key) != document.current.number:
-                            extract[key] = document.current.number
-                            if SENTINEL not in extract:
-                                extract[SENTINEL] = 0
-            except Exception:   # extraction is a help; it never stops a change from committing
-                log.exception("could not queue documents for text extraction")
         self._committed = keys
 
     def _after_commit(self, status):
         keys = getattr(self, "_committed", None)
         if status and keys:
             self.indexer.committed(keys)
+
+
+def _queue_extraction(site, keys):
+    """Put the documents of ``keys`` whose current version's text was not read yet into
+    ``site.extract_queue``; returns how many were queued."""
+    extract = getattr(site, "extract_queue", None)
+    if extract is None or not keys:
+        return 0
+    queued_now = 0
+    try:
+        for number, document in _documents_of(site, merge_keys(keys)):
+            if needs_extraction(document):
+                key = document_key(number, document.id)
+                if extract.get(key) != document.current.number:
+                    extract[key] = document.current.number
+                    queued_now += 1
+                    if SENTINEL not in extract:
+                        extract[SENTINEL] = 0
+    except ConflictError:
+        raise
+    except Exception:   # extraction is a help; it never stops the index from being kept
+        log.exception("could not queue documents for text extraction")
+    return queued_now
 
 
 def _documents_of(site, keys):
@@ -312,6 +323,7 @@ class Indexer:
         self._closed = False
         self.applied = {}          # key -> times written (for tests and diagnostics)
         self._done = {}            # key -> token applied, not yet removed from the durable queue
+        self._applied_keys = set() # keys applied whose documents may wait for text extraction
         self._dequeued_at = 0.0
         self.ocr = None            # indexing.ocr.OCRWorker
         self.facet_cache = {}      # per-segment columns, shared by the searches (indexing.search)
@@ -324,8 +336,7 @@ class Indexer:
             self._pending.update(keys)
             self._start()
             self._cond.notify_all()
-        if self.ocr is not None:
-            self.ocr.wake()
+        # the extraction worker is woken once these are applied and their documents queued
 
     def _start(self):
         if self._thread is None and not self._closed:
@@ -449,8 +460,9 @@ class Indexer:
                     raise
                 writer.commit()
                 tm.abort()
-                if queue is not None:
-                    with self._cond:
+                with self._cond:
+                    self._applied_keys.update(keys)
+                    if queue is not None:
                         self._done.update({k: t for k, t in tokens.items() if t is not None})
             finally:
                 tm.abort()
@@ -459,47 +471,57 @@ class Indexer:
             self.flush_dequeue()
 
     def flush_dequeue(self):
-        """Remove the applied ids from the durable queue (those not queued again since), and
-        merge the catalog's buffer of new cases into its indexes once it is full: the
-        registrations leave that to this thread (``casefiles.catalog.defer_merges``)."""
+        """In one transaction: remove the applied ids from the durable queue (those not queued
+        again since), queue their documents that need text extraction, and merge the catalog's
+        buffer of new cases into its indexes once it is full. The requests leave the last two
+        to this thread (``casefiles.catalog.defer_merges``): a crash before this commit leaves
+        the ids in the durable queue, and ``recover`` applies them (and this) again."""
         with self._cond:
             tokens, self._done = self._done, {}
+            applied, self._applied_keys = self._applied_keys, set()
         self._dequeued_at = time.monotonic()
         conn, tm = self.open_connection()
         try:
-            if not self._dequeue(conn, tm, tokens):
+            done = self._dequeue(conn, tm, tokens, applied)
+            if done is None:
                 with self._cond:
                     for key, token in tokens.items():
                         self._done.setdefault(key, token)
+                    self._applied_keys |= applied
                 return False
+            if done and self.ocr is not None:
+                self.ocr.wake()
             return True
         finally:
             tm.abort()
             conn.close()
 
-    def _dequeue(self, conn, tm, tokens, attempts=10):
+    def _dequeue(self, conn, tm, tokens, applied=(), attempts=10):
+        """The transaction of ``flush_dequeue``: the number of documents queued for text
+        extraction, or None when it kept conflicting."""
         for _attempt in range(attempts):
             tm.begin()
             try:
                 site = conn.root().get(ROOT_KEY)
                 if site is None:
-                    return True
+                    return 0
                 queue = site.index_queue
                 for key, token in tokens.items():
                     if token is not None and queue.get(key) == token:
                         del queue[key]
+                extracting = _queue_extraction(site, applied)
                 cases = getattr(site, "catalog", None)
                 merged = cases.merge_if_full() if cases is not None else 0
-                if tokens or merged:
+                if tokens or merged or extracting:
                     tm.commit()
                 else:
                     tm.abort()
-                return True
+                return extracting
             except ConflictError:
                 tm.abort()
                 time.sleep(0.01)
         log.warning("could not clear %d index queue entries; they will be applied again", len(tokens))
-        return False
+        return None
 
     def _sync_key(self, writer, searcher, site, key, force=()):
         kind, number, doc_id = split_key(key)

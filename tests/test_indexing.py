@@ -161,6 +161,37 @@ def test_a_crash_between_the_commits_is_repaired_at_start(fresh):
     conn.close()
 
 
+def test_a_filing_is_queued_for_text_extraction_once_indexed_even_across_a_crash(fresh):
+    """The request writes only the index queue; the indexer queues the letter's PDF for text
+    extraction when it takes the case off that queue. A crash before that leaves the case in
+    the index queue, and the next start indexes it, queues the PDF and reads its text."""
+    from casefiles.documents import Upload
+    from .support import pdf_bytes
+    app = fresh()
+    indexer = app.registry.search_indexer
+    indexer.committed = lambda keys: None     # the process dies right after ZODB committed
+    conn, site = open_site(app)
+    with conn.transaction_manager:
+        case = intake.register(site, petition(subject="商城县来信"), [Upload.from_bytes("来信.pdf",
+                               pdf_bytes("商城县茶园补偿款未发放"))], by="clerk")
+        number = case.number
+    with conn.transaction_manager:
+        assert S.case_id(number) in site.index_queue and queued(site.extract_queue) == []
+    conn.close()
+    close_app(app)
+
+    app = fresh()
+    app.registry.search_indexer.ocr.wait_idle(30)
+    app.registry.search_indexer.wait_idle(10)    # the text read is indexed in turn
+    conn, site = open_site(app)
+    with conn.transaction_manager:
+        letter = next(site.cases.by_number(number).documents())
+        assert letter.ocr_state == "text" and "茶园补偿款" in letter.extracted_text
+        assert queued(site.index_queue) == [] and queued(site.extract_queue) == []
+    conn.close()
+    assert find(app, "茶园补偿款 type:document") != []
+
+
 def test_access_changes_reach_the_index(api, app):
     number = api("clerk").post_json("/api/cases", petition(subject="光山县道路破损"), status=201).json["number"]
     unit = api("unit")
@@ -365,6 +396,7 @@ def test_extraction_never_fails_a_filing_and_reports_broken_files(api, app):
     broken = b"%PDF-1.4\n" + b"\x00garbage" * 200
     res = clerk.post(f"/api/cases/{number}/documents", {"kind": "evidence", "title": "损坏的PDF"},
                      upload_files=[("file", "broken.pdf", broken)], status=201)
+    app.registry.search_indexer.wait_idle(5)     # indexed, and so queued for extraction
     app.registry.search_indexer.ocr.run_pending()
     app.registry.search_indexer.wait_idle(5)
     conn, site = open_site(app)
