@@ -440,6 +440,7 @@ class Indexer:
         with self._write_lock:
             conn, tm = self.open_connection()
             try:
+                self._queue_for_extraction(conn, tm, keys)   # first, so that it runs beside the indexing
                 tm.begin()
                 site = conn.root().get(ROOT_KEY)
                 if site is None:
@@ -470,12 +471,35 @@ class Indexer:
         if dequeue:
             self.flush_dequeue()
 
+    def _queue_for_extraction(self, conn, tm, keys, attempts=5):
+        """Queue the documents of ``keys`` that need text extraction, in a transaction of
+        their own, and wake the extraction worker. (``flush_dequeue`` does it again, at no
+        cost when it is done, should this keep conflicting.)"""
+        for _attempt in range(attempts):
+            tm.begin()
+            try:
+                site = conn.root().get(ROOT_KEY)
+                queued_now = _queue_extraction(site, keys) if site is not None else 0
+                if queued_now:
+                    tm.commit()
+                    if self.ocr is not None:
+                        self.ocr.wake()
+                else:
+                    tm.abort()
+                return queued_now
+            except ConflictError:
+                tm.abort()
+                time.sleep(0.01)
+        return 0
+
     def flush_dequeue(self):
         """In one transaction: remove the applied ids from the durable queue (those not queued
-        again since), queue their documents that need text extraction, and merge the catalog's
-        buffer of new cases into its indexes once it is full. The requests leave the last two
-        to this thread (``casefiles.catalog.defer_merges``): a crash before this commit leaves
-        the ids in the durable queue, and ``recover`` applies them (and this) again."""
+        again since), queue their documents that need text extraction (``apply`` did so before
+        indexing them; this finds them queued, unless that kept conflicting), and merge the
+        catalog's buffer of new cases into its indexes once it is full. The requests leave the
+        last two to this thread (``casefiles.catalog.defer_merges``): a crash before this
+        commit leaves the ids in the durable queue, and ``recover`` applies them (and this)
+        again."""
         with self._cond:
             tokens, self._done = self._done, {}
             applied, self._applied_keys = self._applied_keys, set()

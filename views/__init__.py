@@ -117,12 +117,27 @@ def open_site(registry):
         conn.close()
 
 
+class _JSON(JSON):
+    """Pyramid's JSON renderer, answering dates and times without its adapter look-up (a
+    case's JSON holds dozens of them); anything else goes to the registered adapters."""
+
+    def _make_default(self, request):
+        import datetime
+        adapted = super()._make_default(request)
+
+        def default(obj):
+            if isinstance(obj, (datetime.date, datetime.datetime)):
+                return obj.isoformat()
+            return adapted(obj)
+        return default
+
+
 def json_renderer():
     import datetime
 
     from translationstring import TranslationString
 
-    renderer = JSON(ensure_ascii=False)
+    renderer = _JSON(ensure_ascii=False)
     renderer.add_adapter(datetime.datetime, lambda obj, request: obj.isoformat())
     renderer.add_adapter(datetime.date, lambda obj, request: obj.isoformat())
     renderer.add_adapter(TranslationString, lambda obj, request: request.localizer.translate(obj))
