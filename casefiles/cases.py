@@ -232,6 +232,13 @@ class Case(Folder):
     def __acl__(self):
         return case_acl(self)
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for clock in self.__dict__.get("deadlines", ()):
+            attach = getattr(clock, "attach", None)   # a Clock kept in the case (see casefiles.clocks)
+            if attach is not None:
+                attach(self)
+
     @property
     def title(self):
         return f"{self.number} {self.subject}"

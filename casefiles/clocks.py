@@ -1,6 +1,7 @@
 """The statutory clocks of a case, kept as a ledger (DOMAIN.md §3).
 
-A ``Deadline`` is not a number: it keeps its start event, the rule it follows (from the
+A clock (``Clock``; ``Deadline`` for those stored before clocks were kept inside their
+case) is not a number: it keeps its start event, the rule it follows (from the
 rule set selected by the ini setting ``casefiles.rules``, data in ``data/rules/*.json``),
 the calendar it was counted on, paused intervals (hearings), extensions (who approved,
 why, when the petitioner was told), the date it was met, and every later change of its
@@ -61,8 +62,9 @@ def _today():
     return datetime.date.today()
 
 
-class Deadline(Persistent):
-    """One statutory clock of a case and its ledger."""
+class Ledger:
+    """One statutory clock of a case and its ledger (the behaviour of ``Clock`` and of the
+    ``Deadline`` records from before)."""
 
     name = ""
     title = ""
@@ -334,18 +336,42 @@ class Deadline(Persistent):
         }
 
 
-# The ledger of a case: ``case.deadlines`` is a tuple of Deadline, replaced whole when one
-# is added; each Deadline is its own persistent record.
+class Clock(Ledger):
+    """A clock as started now: a plain record kept in its case's ``deadlines`` (pickled with
+    the case, not a record of its own: a registration starts two). Whatever changes it marks
+    its case changed; the case links its clocks to itself when it is loaded
+    (``Case.__setstate__``) or when one is started (``start_clock``)."""
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        case = self.__dict__.get("_v_case")
+        if case is not None:
+            case._p_changed = True
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_v_")}
+
+    def attach(self, case):
+        self.__dict__["_v_case"] = case
+
+
+class Deadline(Ledger, Persistent):
+    """A clock started before clocks were kept in their case: a persistent record of its own."""
+
+
+# The ledger of a case: ``case.deadlines`` is a tuple of clocks, replaced whole when one is
+# added; a clock is changed in place (its case then stores it again).
 
 def start_clock(case, name, rules, calendar, start, start_event, fixed_due=None, fixed_by=""):
-    deadline = Deadline(name, rules, start, start_event, fixed_due=fixed_due, fixed_by=fixed_by)
+    deadline = Clock(name, rules, start, start_event, fixed_due=fixed_due, fixed_by=fixed_by)
     deadline.refresh(calendar)
+    deadline.attach(case)
     case.deadlines = tuple(case.deadlines) + (deadline,)
     return deadline
 
 
 def clocks(case, name=None):
-    return [d for d in case.deadlines if isinstance(d, Deadline) and (name is None or d.name == name)]
+    return [d for d in case.deadlines if isinstance(d, Ledger) and (name is None or d.name == name)]
 
 
 def current(case, name):

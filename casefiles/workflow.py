@@ -237,6 +237,35 @@ def user_queues(user):
 
 # supervision records --------------------------------------------------------------------
 
+class _ClockOfCase:
+    """``record.deadline``: the clock of the record's case it runs on. A clock kept in its
+    case (``clocks.Clock``) is referred to by the case and its place in ``case.deadlines``
+    (the record is stored apart from the case; holding the clock itself would store a copy);
+    a ``Deadline`` record from before, directly."""
+
+    def __get__(self, record, owner=None):
+        if record is None:
+            return self
+        record._p_activate()
+        ref = record.__dict__.get("_clock")
+        if ref is not None:
+            case, index = ref
+            return case.deadlines[index]
+        return record.__dict__.get("deadline")
+
+    def __set__(self, record, clock):
+        record._p_activate()
+        case = clock.__dict__.get("_v_case") if isinstance(clock, clocks.Clock) else None
+        if case is not None:
+            index = next(i for i, d in enumerate(case.deadlines) if d is clock)
+            record.__dict__["_clock"] = (case, index)
+            record.__dict__.pop("deadline", None)
+        else:
+            record.__dict__["deadline"] = clock
+            record.__dict__.pop("_clock", None)
+        record._p_changed = True
+
+
 class Supervision(Persistent):
     id = ""
     kind = ""
@@ -244,7 +273,7 @@ class Supervision(Persistent):
     leader = ""
     on = None
     by = ""
-    deadline = None
+    deadline = _ClockOfCase()
     ended_on = None
     result = ""
 
@@ -274,7 +303,7 @@ class Suggestion(Persistent):
     content = ""
     on = None
     by = ""
-    deadline = None
+    deadline = _ClockOfCase()
     answered_on = None
     answer = ""
     adoption = ""

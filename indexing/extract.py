@@ -134,6 +134,7 @@ class _Worker:
     def ask(self, request, timeout):
         """The child's answer, or None after ``timeout`` seconds or if the child died."""
         import select
+        deadline = time.monotonic() + timeout     # from before the request is sent
         self.done += 1
         request = dict(request, id=self.done)
         try:
@@ -142,7 +143,6 @@ class _Worker:
         except OSError as e:
             self.error = f"the extraction process ended ({e})"
             return None
-        deadline = time.monotonic() + timeout
         fd = self.proc.stdout.fileno()
         while True:
             line, sep, rest = self._buffer.partition(b"\n")

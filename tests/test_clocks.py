@@ -18,7 +18,7 @@ HENAN = clocks.load_rules("henan-2012")
 
 
 def deadline(name, start, rules=NATIONAL, calendar=None, **kw):
-    d = clocks.Deadline(name, rules, D(start), "收到来信", **kw)
+    d = clocks.Clock(name, rules, D(start), "收到来信", **kw)
     d.refresh(calendar or OfficialCalendar())
     return d
 
