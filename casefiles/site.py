@@ -139,7 +139,25 @@ def _evolve_7(site):
                 index.index_doc(case.docid, case)
 
 
-EVOLVE_STEPS = [_evolve_1, _evolve_2, _evolve_3, _evolve_4, _evolve_5, _evolve_6, _evolve_7]
+def _evolve_8(site):
+    """Every case known to the ``denied`` index. Step 7 indexed only the accusations, but a
+    list leaves out the denied cases with hypatia's ``NotAny``, which keeps only the docids
+    its index knows: on a database upgraded by step 7 every other case fell out of every list
+    and count. A case the index does not know has no accusation (step 7 and every reindex
+    since put those in), so it is recorded as holding no denied principal, from the docids
+    alone, without reading the cases."""
+    from .catalog import _index_value
+    catalog = site.catalog
+    index = catalog.catalog.get("denied") if catalog is not None else None
+    if index is None:
+        return
+    known = set(index._rev_index.keys()) | set(index._not_indexed)
+    for docid in catalog.docids.keys():
+        if docid not in known:
+            _index_value(index, docid, None)
+
+
+EVOLVE_STEPS = [_evolve_1, _evolve_2, _evolve_3, _evolve_4, _evolve_5, _evolve_6, _evolve_7, _evolve_8]
 SCHEMA_VERSION = len(EVOLVE_STEPS)
 
 

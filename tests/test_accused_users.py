@@ -77,17 +77,48 @@ def test_resolving_the_accused_person(accused):
 def test_an_existing_database_gets_the_denied_index(accused, api):
     number = register(api, petition_type="accusation", subject="举报", content="举报周志明。",
                       accused={"unit": None, "person": "周志明"})
+    for i in range(3):        # and cases that accuse nobody
+        register(api, subject=f"道路维修{i}")
 
     def downgrade(site):      # as a database from before the index was there
         site.catalog.merge(site.cases)
         del site.catalog.catalog["denied"]
-        site.schema_version = len(EVOLVE_STEPS) - 1
+        site.schema_version = 6
     change(accused, downgrade)
 
     def evolve(site):
-        EVOLVE_STEPS[-1](site)
-        site.schema_version = len(EVOLVE_STEPS)
+        for step in EVOLVE_STEPS[6:]:
+            step(site)
+            site.schema_version += 1
     change(accused, evolve)
-    assert api("zhou").get("/api/cases").json["total"] == 0
-    assert api("clerk").get("/api/cases").json["total"] == 1
+    assert api("zhou").get("/api/cases").json["total"] == 3
+    assert api("clerk").get("/api/cases").json["total"] == 4
     api("zhou").get(f"/api/cases/{number}", status=403)
+
+
+def test_a_database_upgraded_without_the_other_cases_gets_them_back(accused, api):
+    """Step 7 once indexed only the accusations, and lists left out every other case; step
+    8 records the others as denying nobody."""
+    register(api, petition_type="accusation", subject="举报", content="举报周志明。",
+             accused={"unit": None, "person": "周志明"})
+    for i in range(3):
+        register(api, subject=f"道路维修{i}")
+
+    def as_step_7_left_it(site):
+        from hypatia.keyword import KeywordIndex
+        from casefiles.catalog import _denied
+        site.catalog.merge(site.cases)
+        index = site.catalog.catalog["denied"] = KeywordIndex(_denied)
+        for case in site.cases.all_cases():
+            if case.accused_unit or case.accused_users:
+                index.index_doc(case.docid, case)
+        site.schema_version = 7
+    change(accused, as_step_7_left_it)
+    assert api("clerk").get("/api/cases").json["total"] == 1      # the bug: only the accusation
+
+    def evolve(site):
+        EVOLVE_STEPS[7](site)
+        site.schema_version = 8
+    change(accused, evolve)
+    assert api("clerk").get("/api/cases").json["total"] == 4
+    assert api("zhou").get("/api/cases").json["total"] == 3
