@@ -8,6 +8,7 @@ While a rebuild runs it holds the write lock of the live index: the app's update
 import datetime
 import logging
 import os
+import secrets
 import shutil
 import threading
 import uuid
@@ -18,6 +19,27 @@ from whoosh.index import LockError
 from .schema import SCHEMA_VERSION, make_schema
 
 log = logging.getLogger(__name__)
+
+
+def _random_name(size=28):
+    """Whoosh's names for segments and temporary files, from the operating system's random
+    source. Whoosh draws them from the ``random`` module, whose state anything in the process
+    may seed (test tools reseed it for every example): two segments of one index could then
+    get the same name, and the index's background thread would disturb that state."""
+    from whoosh.util import IDCHARS
+    return "".join(IDCHARS[b % len(IDCHARS)] for b in secrets.token_bytes(size))
+
+
+def _own_names():
+    import importlib
+    for module in ("whoosh.util", "whoosh.codec.base", "whoosh.filedb.filestore", "whoosh.filedb.compound",
+                   "whoosh.writing", "whoosh.multiproc"):
+        mod = importlib.import_module(module)
+        if getattr(mod, "random_name", None) is not None:
+            mod.random_name = _random_name
+
+
+_own_names()
 POINTER = "CURRENT"
 VERSION_FILE = "casefiles-schema"
 WRITE_TIMEOUT = 5.0

@@ -81,3 +81,18 @@ def test_a_change_of_memory_limit_starts_a_new_child(tmp_path):
     before = extract._worker.proc
     assert extract.extract_file(str(path), "application/pdf", memory_mb=1536)[1] == "text"
     assert extract._worker.proc is not before and before.poll() is not None
+
+
+def test_index_file_names_do_not_follow_the_random_module():
+    """Whoosh names segments with the ``random`` module; reseeding it (as test tools do for
+    every example) must not make two segments of one index share a name."""
+    import random
+    import indexing.store  # noqa: F401  (gives Whoosh its own names)
+    from whoosh.codec import base
+    from whoosh.filedb import filestore
+    random.seed(7)
+    first = base.Segment._random_id(), filestore.random_name()
+    random.seed(7)
+    second = base.Segment._random_id(), filestore.random_name()
+    assert first[0] != second[0] and first[1] != second[1]
+    assert len(first[0]) == 16 and first[0].isalnum()
