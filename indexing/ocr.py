@@ -1,12 +1,13 @@
 """The text-extraction worker: reads text out of filed PDFs and scans, off the request path.
 
 Documents wait in ``site.extract_queue`` (item id -> version number), put there by the
-search indexer's thread once it has indexed them, in the transaction that takes them off
-its durable queue (``indexing.sync``): the request that filed them writes one queue, not
-two, and a crash in between leaves them in the index queue, which is applied again at the
-next start. The worker thread of each app takes them one at a time: it runs ``extract.extract_file`` (a bounded child process)
-outside any transaction, then stores the text on the document
-(``Document.set_extracted``) and announces ``DocumentModified``, so the index follows.
+search indexer's thread as it takes their ids from its durable queue, just before indexing
+them (``indexing.sync``): the request that filed them writes one queue, not two, and a
+crash in between leaves the ids in the index queue, which is applied again at the next
+start. The worker thread of each app takes them one at a time: it runs
+``extract.extract_file`` (a bounded child process) outside any transaction, then stores
+the text on the document (``Document.set_extracted``) and announces ``DocumentModified``,
+so the index follows.
 ``casefiles-ocr CONFIG`` runs the same work from the console.
 """
 import logging

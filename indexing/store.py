@@ -31,12 +31,14 @@ def _random_name(size=28):
 
 
 def _own_names():
-    import importlib
-    for module in ("whoosh.util", "whoosh.codec.base", "whoosh.filedb.filestore", "whoosh.filedb.compound",
-                   "whoosh.writing", "whoosh.multiproc"):
-        mod = importlib.import_module(module)
-        if getattr(mod, "random_name", None) is not None:
-            mod.random_name = _random_name
+    """Whoosh's modules import ``random_name`` from ``whoosh.util``: replaced there, modules
+    imported later take ours; those imported already get it too."""
+    import sys
+    import whoosh.util
+    whoosh.util.random_name = _random_name
+    for name, module in list(sys.modules.items()):
+        if name.startswith("whoosh.") and getattr(module, "random_name", None) is not None:
+            module.random_name = _random_name
 
 
 _own_names()

@@ -323,7 +323,7 @@ class Indexer:
         self._closed = False
         self.applied = {}          # key -> times written (for tests and diagnostics)
         self._done = {}            # key -> token applied, not yet removed from the durable queue
-        self._applied_keys = set() # keys applied whose documents may wait for text extraction
+        self._unqueued = set()     # keys whose documents could not be queued for extraction yet
         self._dequeued_at = 0.0
         self.ocr = None            # indexing.ocr.OCRWorker
         self.facet_cache = {}      # per-segment columns, shared by the searches (indexing.search)
@@ -440,7 +440,9 @@ class Indexer:
         with self._write_lock:
             conn, tm = self.open_connection()
             try:
-                self._queue_for_extraction(conn, tm, keys)   # first, so that it runs beside the indexing
+                # first, so that extraction runs beside the indexing; what kept conflicting is
+                # queued again with the dequeue
+                unqueued = keys if self._queue_for_extraction(conn, tm, keys) is None else ()
                 tm.begin()
                 site = conn.root().get(ROOT_KEY)
                 if site is None:
@@ -462,7 +464,7 @@ class Indexer:
                 writer.commit()
                 tm.abort()
                 with self._cond:
-                    self._applied_keys.update(keys)
+                    self._unqueued.update(unqueued)
                     if queue is not None:
                         self._done.update({k: t for k, t in tokens.items() if t is not None})
             finally:
@@ -473,8 +475,8 @@ class Indexer:
 
     def _queue_for_extraction(self, conn, tm, keys, attempts=5):
         """Queue the documents of ``keys`` that need text extraction, in a transaction of
-        their own, and wake the extraction worker. (``flush_dequeue`` does it again, at no
-        cost when it is done, should this keep conflicting.)"""
+        their own, and wake the extraction worker; returns how many, or None when it kept
+        conflicting (``flush_dequeue`` then tries again)."""
         for _attempt in range(attempts):
             tm.begin()
             try:
@@ -490,28 +492,27 @@ class Indexer:
             except ConflictError:
                 tm.abort()
                 time.sleep(0.01)
-        return 0
+        return None
 
     def flush_dequeue(self):
         """In one transaction: remove the applied ids from the durable queue (those not queued
-        again since), queue their documents that need text extraction (``apply`` did so before
-        indexing them; this finds them queued, unless that kept conflicting), and merge the
-        catalog's buffer of new cases into its indexes once it is full. The requests leave the
-        last two to this thread (``casefiles.catalog.defer_merges``): a crash before this
-        commit leaves the ids in the durable queue, and ``recover`` applies them (and this)
-        again."""
+        again since), queue the documents ``apply`` could not queue for text extraction (it
+        kept conflicting), and merge the catalog's buffer of new cases into its indexes once it
+        is full (the requests leave that to this thread: ``casefiles.catalog.defer_merges``).
+        A crash before this commit leaves the ids in the durable queue, and ``recover``
+        applies them again."""
         with self._cond:
             tokens, self._done = self._done, {}
-            applied, self._applied_keys = self._applied_keys, set()
+            unqueued, self._unqueued = self._unqueued, set()
         self._dequeued_at = time.monotonic()
         conn, tm = self.open_connection()
         try:
-            done = self._dequeue(conn, tm, tokens, applied)
+            done = self._dequeue(conn, tm, tokens, unqueued)
             if done is None:
                 with self._cond:
                     for key, token in tokens.items():
                         self._done.setdefault(key, token)
-                    self._applied_keys |= applied
+                    self._unqueued |= unqueued
                 return False
             if done and self.ocr is not None:
                 self.ocr.wake()
@@ -520,7 +521,7 @@ class Indexer:
             tm.abort()
             conn.close()
 
-    def _dequeue(self, conn, tm, tokens, applied=(), attempts=10):
+    def _dequeue(self, conn, tm, tokens, unqueued=(), attempts=10):
         """The transaction of ``flush_dequeue``: the number of documents queued for text
         extraction, or None when it kept conflicting."""
         for _attempt in range(attempts):
@@ -533,7 +534,7 @@ class Indexer:
                 for key, token in tokens.items():
                     if token is not None and queue.get(key) == token:
                         del queue[key]
-                extracting = _queue_extraction(site, applied)
+                extracting = _queue_extraction(site, unqueued)
                 cases = getattr(site, "catalog", None)
                 merged = cases.merge_if_full() if cases is not None else 0
                 if tokens or merged or extracting:

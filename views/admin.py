@@ -319,12 +319,16 @@ def new_user_page(request):
     return HTTPSeeOther(request.route_url("admin_user", username=user.username))
 
 
+def _stored_values(user):
+    """The edit form's fields as the user is stored."""
+    return {"name": user.name, "roles": list(user.roles), "unit": user.unit or "", "active": user.active}
+
+
 @view_config(route_name="admin_user", renderer="admin_user_edit.jinja2", permission=ADMINISTER)
 def edit_user_page(request):
     user = _user(request)
     if request.method != "POST":
-        return _page(request, user, {"name": user.name, "roles": list(user.roles), "unit": user.unit or "",
-                                     "active": user.active})
+        return _page(request, user, _stored_values(user))
     values = _form_values(request)
     try:
         changed = update_user(request, user, name=values["name"], roles=values["roles"], unit=values["unit"],
@@ -346,7 +350,7 @@ def reset_password_page(request):
         reset_password(request, user, request.POST.get("password", ""))
     except ValidationError as e:
         errors, message = _errors(request, e)
-        values = {"name": user.name, "roles": list(user.roles), "unit": user.unit or "", "active": user.active}
+        values = _stored_values(user)
         return _page(request, user, values, errors, message, status=422)
     request.session.flash(request.t(_("password_reset_done", default="The password of ${username} was reset; "
                                                                        "their sessions and tokens ended.",
