@@ -6,7 +6,7 @@ from argon2 import PasswordHasher
 
 from casefiles import users
 
-from .support import API, ROLES, add_users, close_app, make_app
+from .support import API, ROLES, ServerRules, add_users, close_app, make_app
 
 
 @pytest.fixture(autouse=True)
@@ -20,6 +20,16 @@ def _cheap_passwords(request, monkeypatch):
 @pytest.fixture(autouse=True)
 def _no_var_env(monkeypatch):
     monkeypatch.delenv("CASEFILES_VAR", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _server_rules(monkeypatch):
+    """Every WebTest app answers under the rules a real WSGI server applies (``ServerRules``)."""
+    init = webtest.TestApp.__init__
+
+    def checked_init(self, app, *args, **kwargs):
+        init(self, ServerRules(app) if callable(app) and not isinstance(app, ServerRules) else app, *args, **kwargs)
+    monkeypatch.setattr(webtest.TestApp, "__init__", checked_init)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 import datetime
 import io
 import os
+from wsgiref.util import is_hop_by_hop
 
 import transaction
 import webtest  # noqa: F401
@@ -10,6 +11,32 @@ from casefiles.idnumber import make_id_number
 
 PASSWORD = "secret-pass-1"
 ROLES = ("clerk", "assigner", "supervisor", "analyst", "reviewer", "unit", "auditor", "admin")
+
+
+class ServerRules:
+    """``app`` as a real WSGI server calls it: ``start_response`` refuses what PEP 3333
+    forbids and what waitress refuses with a 500 (a hop-by-hop header such as
+    ``Connection``, a header or status that is not a string or holds a line break). WebTest
+    and webob pass such responses on, so without this a test could pass on a response the
+    served app never gives."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __getattr__(self, name):
+        return getattr(self.app, name)
+
+    def __call__(self, environ, start_response):
+        def checked(status, headers, exc_info=None):
+            assert isinstance(status, str) and not ({"\r", "\n"} & set(status)), f"bad status {status!r}"
+            for name, value in headers:
+                assert isinstance(name, str) and isinstance(value, str), f"header not a string: {(name, value)!r}"
+                assert not ({"\r", "\n"} & set(name + value)), f"line break in header {(name, value)!r}"
+                assert not is_hop_by_hop(name), f"hop-by-hop header {name!r}: a WSGI server refuses it"
+            if exc_info is None:
+                return start_response(status, headers)
+            return start_response(status, headers, exc_info)
+        return self.app(environ, checked)
 
 
 def make_app(var, **extra):

@@ -16,7 +16,7 @@ from archive import package as P
 from casefiles.documents import MAX_IMAGE_PIXELS, Upload, image_pixels
 from cli import archive as archive_cli
 
-from .support import PASSWORD, ROLES, add_users, change, close_app, make_app, open_site, pdf_bytes, petition
+from .support import PASSWORD, ROLES, ServerRules, add_users, change, close_app, make_app, open_site, pdf_bytes, petition
 from .test_archive_support import quiet_indexer  # noqa: F401  (an autouse fixture)
 from .test_archive_support import add_admin, archive_case, closed_case, wait_for_indexer, write_ini
 
@@ -360,7 +360,7 @@ def _raw(app, path, body, content_type, token, length=None, chunked=False):
         environ["wsgi.input_terminated"] = True
     else:
         environ["CONTENT_LENGTH"] = str(len(body) if length is None else length)
-    return webob.Request(environ).get_response(app)
+    return webob.Request(environ).get_response(ServerRules(app))
 
 
 def test_oversized_bodies_are_413_and_store_nothing(small_app):

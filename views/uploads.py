@@ -296,9 +296,10 @@ def limit_body(app, max_bytes):
                      ensure_ascii=False).encode("utf-8")
 
     def too_large(start_response):
+        # no "Connection: close": that is the server's to say (PEP 3333), and waitress turns
+        # an application's hop-by-hop header into a 500
         start_response("413 Request Entity Too Large", [("Content-Type", "application/json; charset=UTF-8"),
-                                                         ("Content-Length", str(len(body))),
-                                                         ("Connection", "close")])
+                                                         ("Content-Length", str(len(body)))])
         return [body]
 
     def middleware(environ, start_response):
@@ -320,7 +321,7 @@ def limit_body(app, max_bytes):
             return app(environ, start_response)
         except DisconnectionError:   # the body ended before its Content-Length: nothing was read into the site
             start_response("400 Bad Request", [("Content-Type", "application/json; charset=UTF-8"),
-                                               ("Content-Length", str(len(cut))), ("Connection", "close")])
+                                               ("Content-Length", str(len(cut)))])
             return [cut]
 
     middleware.registry = app.registry
