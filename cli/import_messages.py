@@ -249,6 +249,7 @@ def _import(args, columns, total):
                 Progress(total, t(_("cli_importing", default="importing"))) as progress:
             reader = csv.DictReader(f)
             reader.fieldnames = [h.strip() for h in reader.fieldnames or []]
+            waiting = 0    # rows read since the last commit
             for recno, row in enumerate(reader, 1):
                 if args.limit is not None and recno > args.limit:
                     break
@@ -273,9 +274,14 @@ def _import(args, columns, total):
                         pending.append((recno, reader.line_num, body))
                         if len(pending) >= args.batch:
                             flush()
-                progress.update()
+                # a row counts once its batch is committed, so the rate and ETA are the work's
+                waiting += 1
+                if not pending:
+                    progress.update(waiting)
+                    waiting = 0
             if pending:
                 flush()
+            progress.update(waiting)
         report(args, importer.counts, imported, time.monotonic() - started, progress.done)
     return EXIT_OK
 
