@@ -32,6 +32,7 @@ from ZODB.interfaces import BlobError
 from reportlab.platypus.flowables import Flowable
 
 from casefiles.cases import STAGES
+from casefiles.documents import decode_text
 from casefiles.i18n import _
 
 from . import contents as C
@@ -192,7 +193,10 @@ def _prepare(stack, entry):
         elif media == "text/plain":
             part.mode = "text"
             with version.blob.open("r") as f:
-                part.text = _decode(f.read(MAX_TEXT_CHARS * 4))
+                data = f.read(MAX_TEXT_CHARS * 4)
+            # in the encoding found when it was filed (GBK, UTF-16); older versions: guessed
+            charset = getattr(version, "charset", "")
+            part.text = decode_text(data, charset) if charset else _decode(data)
         else:
             part.mode = "other"
             part.text = entry.document.text or ""
@@ -409,6 +413,61 @@ def _markup(text):
     return escape(text).replace("\n", "<br/>")
 
 
+# A table row cannot be split across pages: a stored value too long for its cell (a 文号 of
+# thousands of characters, a title of many lines) would make a row taller than a page, which
+# ReportLab cannot lay out (LayoutError). Every value printed in a table cell, and every
+# value drawn on one line, is therefore shortened to a fixed number of lines; where it
+# matters the full value is printed as ordinary text that runs on over pages.
+CELL_SCAN_CHARS = 4000      # a value is measured on at most this many characters
+
+
+def _flat(text):
+    """A one-line value: control characters dropped, each run of white space (line breaks
+    too) one space."""
+    return " ".join(str(text or "").translate(_CONTROL).split())
+
+
+def _short(text, style, width, lines):
+    """``text`` as one line of words that wraps to at most ``lines`` lines of ``width``
+    points in ``style``; a longer value ends with "…"."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    from reportlab.platypus import Paragraph
+    full = _flat(text)
+    text = full[:CELL_SCAN_CHARS]
+    if stringWidth(text, style.fontName, style.fontSize) <= width * 0.9:   # one line: no need to wrap
+        return text
+    room = lines * style.leading + 0.01
+    cut = len(text) < len(full)
+    for _attempt in range(40):
+        shown = text + "…" if cut else text
+        _w, height = Paragraph(_markup(shown), style).wrap(width, 1e9)
+        if height <= room:
+            return shown
+        text = text[:max(0, min(len(text) - 1, int(len(text) * room / height)))]
+        cut = True
+    return "…"
+
+
+def _fit(text, style, width, lines):
+    """A paragraph of the one-line value ``text`` that is never taller than ``lines`` lines."""
+    return _p(_short(text, style, width, lines), style)
+
+
+def _clip_width(text, font_size, width):
+    """``text`` on one line of at most ``width`` points, ending with "…" when shortened."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    text = _flat(text)[:CELL_SCAN_CHARS]
+    if stringWidth(text, FONT, font_size) <= width:
+        return text
+    room = width - stringWidth("…", FONT, font_size)
+    used, end = 0.0, 0
+    for end, ch in enumerate(text):
+        used += stringWidth(ch, FONT, font_size)
+        if used > room:
+            break
+    return text[:end] + "…"
+
+
 class Anchor(Flowable):
     """A zero-size flowable that records the frame page it lands on."""
 
@@ -514,7 +573,13 @@ class Facts:
         return f"档号 {self.ref}" if not self.reading_copy else f"{self.number} 阅卷副本"
 
 
-def _contents_rows(parts, styles):
+CONTENTS_PADDING = 2.5
+CONTENTS_LINES = {"ref": 6, "author": 6, "title": 8, "remark": 6}   # at most, per row of the 卷内目录
+
+
+def _contents_rows(parts, styles, col):
+    room = [c - 2 * CONTENTS_PADDING for c in col]
+    cell = styles["cell"]
     rows = [[_p(h, styles["head"]) for h in ("序号", "文号", "责任者", "题名", "日期", "页号", "备注")]]
     for i, part in enumerate(parts):
         e = part.entry
@@ -523,9 +588,11 @@ def _contents_rows(parts, styles):
         else:
             pages = str(part.start)
         rows.append([
-            _p(str(e.seq), styles["cellc"]), _p(e.document.ref, styles["cell"]), _p(e.author, styles["cell"]),
-            _p(e.document.title, styles["cell"]), _p(C.date_text(e.document.filed_at), styles["cellc"]),
-            _p(pages, styles["cellc"]), _p(_remark(part), styles["cell"]),
+            _p(str(e.seq), styles["cellc"]), _fit(e.document.ref, cell, room[1], CONTENTS_LINES["ref"]),
+            _fit(e.author, cell, room[2], CONTENTS_LINES["author"]),
+            _fit(e.document.title, cell, room[3], CONTENTS_LINES["title"]),
+            _p(C.date_text(e.document.filed_at), styles["cellc"]),
+            _p(pages, styles["cellc"]), _fit(_remark(part), cell, room[6], CONTENTS_LINES["remark"]),
         ])
     return rows
 
@@ -546,21 +613,33 @@ def _remark(part):
     return "；".join(notes)
 
 
+HEADER_PADDING = 6
+HEADER_LINES = {"title": 6, "ref": 4, "author": 4, "original": 3}   # at most, in the header of a document
+
+
 def _doc_header(part, styles, width):
+    """The table at the head of a document's pages (and, below it, any value it shortened)."""
     from reportlab.lib import colors
-    from reportlab.platypus import Table, TableStyle
+    from reportlab.platypus import Spacer, Table, TableStyle
     e = part.entry
     d = e.document
     v = e.version
     label = styles["cell"]
-    rows = [
-        [_p("序号", label), _p(str(e.seq), label), _p("类别", label), _p(f"{d.kind_title}（{e.folder_title}）", label)],
-        [_p("题名", label), _p(d.title, styles["doc"]), "", ""],
-        [_p("文号", label), _p(d.ref, label), _p("责任者", label), _p(e.author, label)],
-        [_p("日期", label), _p(C.long_date(d.filed_at), label), _p("原件", label),
-         _p(f"{v.filename}（第{v.number}版，{_size_text(v.size)}）", label)],
-    ]
     col = [14 * MM, (width - 28 * MM) / 2, 14 * MM, (width - 28 * MM) / 2]
+    room, wide = col[1] - 2 * HEADER_PADDING, width - col[0] - 2 * HEADER_PADDING
+    original = f"{v.filename}（第{v.number}版，{_size_text(v.size)}）"
+    values = [("题名", d.title, styles["doc"], wide, HEADER_LINES["title"]),
+              ("文号", d.ref, label, room, HEADER_LINES["ref"]),
+              ("责任者", e.author, label, room, HEADER_LINES["author"]),
+              ("原件", original, label, room, HEADER_LINES["original"])]
+    shown = {name: _short(value, style, w, lines) for name, value, style, w, lines in values}
+    rows = [
+        [_p("序号", label), _p(str(e.seq), label), _p("类别", label),
+         _fit(f"{d.kind_title}（{e.folder_title}）", label, room, 2)],
+        [_p("题名", label), _p(shown["题名"], styles["doc"]), "", ""],
+        [_p("文号", label), _p(shown["文号"], label), _p("责任者", label), _p(shown["责任者"], label)],
+        [_p("日期", label), _p(C.long_date(d.filed_at), label), _p("原件", label), _p(shown["原件"], label)],
+    ]
     table = Table(rows, colWidths=col)
     table.setStyle(TableStyle([
         ("FONTNAME", (0, 0), (-1, -1), FONT),
@@ -571,9 +650,16 @@ def _doc_header(part, styles, width):
         ("BACKGROUND", (2, 0), (2, 0), colors.Color(0.94, 0.94, 0.94)),
         ("BACKGROUND", (2, 2), (2, 3), colors.Color(0.94, 0.94, 0.94)),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LEFTPADDING", (0, 0), (-1, -1), HEADER_PADDING), ("RIGHTPADDING", (0, 0), (-1, -1), HEADER_PADDING),
         ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
     ]))
-    return table
+    out = [table]
+    # a value shortened in the header is printed in full below it, as text that runs on
+    for name, value, _style, _w, _lines in values:
+        if shown[name] != _flat(value):
+            out.append(Spacer(1, 4))
+            out.extend(_text_flowables(f"{name}（全文）：{value}", styles, styles["small"]))
+    return out
 
 
 def _size_text(size):
@@ -584,15 +670,33 @@ def _size_text(size):
     return f"{size} B"
 
 
-def _text_flowables(text, styles):
+TEXT_PIECE = 800    # characters: a longer line is typeset as several paragraphs
+SENTENCE_ENDS = "。！？；…”」.!?;"
+
+
+def _pieces(line, size=TEXT_PIECE):
+    """A long line in pieces of at most ``size`` characters, each cut after the end of a
+    sentence where there is one in its second half. ReportLab lays out and splits one
+    paragraph in time that grows with the square of its length (a 400,000-character line
+    took 85 s); pieces of a few hundred characters keep it linear."""
+    while len(line) > size:
+        cut = max(line.rfind(ch, size // 2, size) for ch in SENTENCE_ENDS) + 1
+        cut = cut if cut > 0 else size
+        yield line[:cut]
+        line = line[cut:]
+    yield line
+
+
+def _text_flowables(text, styles, style=None):
     from reportlab.platypus import Spacer
+    style = style or styles["body"]
     out = []
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
     if len(text) > MAX_TEXT_CHARS:
         text = text[:MAX_TEXT_CHARS] + "\n……（以下从略，全文见封装包中的原件）"
     for line in text.split("\n"):
         if line.strip():
-            out.append(_p(line, styles["body"]))
+            out.extend(_p(piece, style) for piece in _pieces(line))
         else:
             out.append(Spacer(1, 8))
     return out
@@ -604,11 +708,14 @@ def _section(part, styles, width, height):
     if part.mode == "image":
         out = []
         n = len(part.frames)
+        from reportlab.pdfbase.pdfmetrics import stringWidth
         for i, (load, size) in enumerate(zip(part.frames, part.frame_sizes)):
-            caption = f"{e.seq}. {e.document.kind_title}：{e.document.title}" + (f"（第{i + 1}幅，共{n}幅）" if n > 1 else "")
-            out.append(ScanPage(load, size, _clip(caption, 60), width, height - 2))
+            head = f"{e.seq}. {e.document.kind_title}："
+            tail = f"（第{i + 1}幅，共{n}幅）" if n > 1 else ""
+            title = _clip_width(e.document.title, 9, width - stringWidth(head + tail, FONT, 9))  # one line
+            out.append(ScanPage(load, size, head + title + tail, width, height - 2))
         return out
-    out = [_doc_header(part, styles, width), Spacer(1, 12)]
+    out = _doc_header(part, styles, width) + [Spacer(1, 12)]
     if part.mode == "text":
         out.extend(_text_flowables(part.text, styles))
     else:
@@ -619,7 +726,7 @@ def _section(part, styles, width, height):
         else:
             note = (f"此件原件（{v.media_type}，{v.filename}）无法在卷内呈现：{part.reason}。原件按原样保存在归档封装包中"
                     f"（{e.original_path()}，SHA-256：{v.sha256}）。")
-        out.append(_p(note, styles["small"]))
+        out.extend(_text_flowables(note, styles, styles["small"]))   # the file name may be long
         if part.text:
             out.append(Spacer(1, 10))
             out.append(_p("文本内容：", styles["label"]))
@@ -631,14 +738,18 @@ def _clip(text, n):
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+COVER_LINES = {"案卷题名": 4, "信访人": 3}   # every other value of the cover: one line
+
+
 def _cover(facts, styles, width, total, documents):
     from reportlab.lib import colors
     from reportlab.platypus import Spacer, Table, TableStyle
-    out = [Spacer(1, 30 * MM), _p(facts.fonds, styles["fonds"]), Spacer(1, 10 * MM),
+    # the cover is one page: every value has a fixed number of lines (COVER_LINES)
+    out = [Spacer(1, 30 * MM), _fit(facts.fonds, styles["fonds"], width, 2), Spacer(1, 10 * MM),
            _p("信访事项结案卷宗" if not facts.reading_copy else "信访事项阅卷副本", styles["cover"]),
            Spacer(1, 4 * MM)]
     if facts.reading_copy:
-        out.append(_p(f"（{facts.status}，尚未归档；仅供阅卷）", styles["centered"]))
+        out.append(_fit(f"（{facts.status}，尚未归档；仅供阅卷）", styles["centered"], width, 1))
     out.append(Spacer(1, 14 * MM))
     first = C.long_date(facts.first)
     last = C.long_date(facts.last)
@@ -658,7 +769,8 @@ def _cover(facts, styles, width, total, documents):
         ("检查人", facts.checked_by or "—"),
         ("归档日期", C.long_date(facts.archived_at) or "—"),
     ]
-    table = Table([[_p(k, styles["label"]), _p(v, styles["value"])] for k, v in rows],
+    room = width - 50 * MM - 12
+    table = Table([[_p(k, styles["label"]), _fit(v, styles["value"], room, COVER_LINES.get(k, 1))] for k, v in rows],
                   colWidths=[30 * MM, width - 50 * MM])
     table.setStyle(TableStyle([
         ("FONTNAME", (0, 0), (-1, -1), FONT),
@@ -676,14 +788,14 @@ def _contents(parts, styles, width):
     out = [_p("卷 内 目 录", styles["title"]), Spacer(1, 6 * MM)]
     col = [11 * MM, 24 * MM, 26 * MM, None, 19 * MM, 18 * MM, 20 * MM]
     col[3] = width - sum(c for c in col if c)
-    table = Table(_contents_rows(parts, styles), colWidths=col, repeatRows=1)
+    table = Table(_contents_rows(parts, styles, col), colWidths=col, repeatRows=1)
     table.setStyle(TableStyle([
         ("FONTNAME", (0, 0), (-1, -1), FONT),
         ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
         ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.92, 0.92, 0.92)),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-        ("LEFTPADDING", (0, 0), (-1, -1), 2.5), ("RIGHTPADDING", (0, 0), (-1, -1), 2.5),
+        ("LEFTPADDING", (0, 0), (-1, -1), CONTENTS_PADDING), ("RIGHTPADDING", (0, 0), (-1, -1), CONTENTS_PADDING),
     ]))
     out.append(table)
     return out
@@ -718,7 +830,9 @@ def _notes(facts, parts, styles, width, total):
     ]
     for reason, seqs in _grouped((p.reason, p.entry.seq) for p in missing):
         lines.append(f"第 {_seq_list(seqs)} 号文件的原件无法在卷内呈现（{reason}），原件保存在归档封装包中。")
+    room = width - 12
     for fonts, seqs in _grouped(("、".join(p.fonts_not_embedded), p.entry.seq) for p in parts if p.fonts_not_embedded):
+        fonts = _short(fonts, styles["body"], room, 3)   # font names come from the originals: any length
         lines.append(f"第 {_seq_list(seqs)} 号文件的 PDF 原件使用了未嵌入的字体（{fonts}），按原样装订，"
                      "显示效果取决于阅读软件。")
     multi = [p for p in parts if len(p.entry.document.versions) > 1]
@@ -730,10 +844,12 @@ def _notes(facts, parts, styles, width, total):
     if facts.reading_copy:
         lines.append("本件为尚未归档案件的阅卷副本，不作为归档卷宗。")
     # one row per line, so that a long explanation runs on to the next page
-    rows = [[_p("本卷情况说明", styles["label"]), ""]] + [[_p(line, styles["body"]), ""] for line in lines]
+    rows = [[_p("本卷情况说明", styles["label"]), ""]] + [[_fit(line, styles["body"], room, 12), ""] for line in lines]
     explained = len(rows)
+    half = width / 2 - 12
     rows += [
-        [_p(f"立卷人：{facts.compiled_by or '—'}", styles["value"]), _p(f"检查人：{facts.checked_by or '—'}", styles["value"])],
+        [_fit(f"立卷人：{facts.compiled_by or '—'}", styles["value"], half, 2),
+         _fit(f"检查人：{facts.checked_by or '—'}", styles["value"], half, 2)],
         [_p(f"立卷时间：{C.long_date(facts.archived_at) or '—'}", styles["value"]),
          _p(f"检查时间：{C.long_date(facts.archived_at) or '—'}", styles["value"])],
     ]
@@ -937,6 +1053,9 @@ def _overlay(writer, page, form_ref, matrix, open_ref):
     page[NameObject("/Contents")] = streams
 
 
+METADATA_CHARS = 1000   # of a stored value in the document information and XMP (one line, no control characters)
+
+
 def _assemble(facts, parts, layout, body_bytes, front_bytes, stamp_bytes, manifest, path=None):
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import DecodedStreamObject
@@ -982,8 +1101,9 @@ def _assemble(facts, parts, layout, body_bytes, front_bytes, stamp_bytes, manife
     _outline(writer, facts, parts, layout)
     writer.page_mode = "/UseOutlines"
     seed = "\n".join([facts.number, facts.ref, str(layout.total), manifest]).encode("utf-8")
-    pdfa.finish(writer, title=f"{facts.ref or facts.number} {facts.title}", author=facts.fonds,
-                subject=facts.subject, keywords="；".join(filter(None, [facts.ref, facts.number, facts.retention])),
+    pdfa.finish(writer, title=_flat(f"{facts.ref or facts.number} {facts.title}")[:METADATA_CHARS],
+                author=_flat(facts.fonds)[:METADATA_CHARS], subject=_flat(facts.subject)[:METADATA_CHARS],
+                keywords="；".join(filter(None, [facts.ref, facts.number, facts.retention])),
                 created=facts.date, modified=facts.date, identifier=facts.ref or facts.number, seed=seed,
                 attachments=[(C.MANIFEST_NAME, manifest.encode("utf-8"), "text/plain",
                               "卷内电子文件 SHA-256 校验值清单（与归档封装包清单一致）", "Data")])
@@ -1005,7 +1125,7 @@ def _outline(writer, facts, parts, layout):
             continue
         parent = writer.add_outline_item(f"{title}（{len(members)}件）", members[0].start - 1)
         for part in members:
-            writer.add_outline_item(_clip(f"{part.entry.seq}. {part.entry.document.title}", 80), part.start - 1,
+            writer.add_outline_item(_clip(f"{part.entry.seq}. {_flat(part.entry.document.title)}", 80), part.start - 1,
                                     parent=parent)
     writer.add_outline_item("备考表", layout.starts["notes"] - 1)
 

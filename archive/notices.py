@@ -165,7 +165,9 @@ def render(kind, case, fields, font_path=None):
     rows = fields.get("table") or ()
     if rows:
         data = [[_p(k, styles["cell"]), _p(v, styles["cell"])] for k, v in rows]
-        table = Table(data, colWidths=[40 * mm, None], hAlign="LEFT")
+        # a row may run on to the next page: a long stored value (a 事由 of old data) is never
+        # taller than a page that ReportLab cannot lay out
+        table = Table(data, colWidths=[40 * mm, None], hAlign="LEFT", splitInRow=1)
         table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black),
                                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                                    ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f3f3f3"))]))

@@ -348,7 +348,7 @@ def dispose(site, number, by, settings, now=None, today=None, note=""):
 # Reading -------------------------------------------------------------------------------
 
 READING = ".reading"
-READING_LAYOUT = 1   # bump when the dossier's layout changes, so cached reading copies are rebuilt
+READING_LAYOUT = 2   # bump when the dossier's layout changes, so cached reading copies are rebuilt
 
 
 def fingerprint(site, case):

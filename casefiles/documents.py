@@ -95,29 +95,90 @@ def image_pixels(stream, max_frames=1000):
 _SCAN_SIGNATURES = ((b"%PDF", "application/pdf"), (b"\xff\xd8\xff", "image/jpeg"))
 
 
+# control characters that plain text in a legacy encoding never holds (tab, line breaks, form
+# feed and the DOS end-of-file mark are fine): binary bytes that happen to decode as GB18030
+_BINARY_CONTROLS = frozenset(chr(c) for c in range(32) if chr(c) not in "\t\n\r\f\v\x1a\x1b") | {"\x7f"}
+
+
+def _decodes(head, encoding, strict_controls):
+    """The text of ``head`` in ``encoding`` (a character cut at the end of the sniffed window
+    is fine), or None."""
+    import codecs
+    try:
+        text = codecs.getincrementaldecoder(encoding)("strict").decode(head, final=False)
+    except UnicodeDecodeError:
+        return None
+    if strict_controls and not _BINARY_CONTROLS.isdisjoint(text):
+        return None
+    return text
+
+
+def text_charset(head):
+    """The encoding of text from its first bytes: "utf-16" (with its byte order mark),
+    "utf-8-sig", "utf-8" or "gb18030" (GBK and GB2312 are subsets: what Chinese offices'
+    Windows editors save); None when the bytes are not text in one of them."""
+    return text_and_charset(head)[1]
+
+
+def text_and_charset(head):
+    """(the text of ``head``, its encoding), or (None, None) when it is not text."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        if head.startswith(b"\xff\xfe\x00\x00"):     # UTF-32: not what anyone saves text as
+            return None, None
+        text = _decodes(head, "utf-16", True)
+        return (text, "utf-16") if text is not None else (None, None)
+    if head.startswith(b"\xef\xbb\xbf"):
+        text = _decodes(head, "utf-8-sig", False)
+        return (text, "utf-8-sig") if text is not None else (None, None)
+    if b"\x00" in head:
+        return None, None
+    text = _decodes(head, "utf-8", False)
+    if text is not None:
+        return text, "utf-8"
+    text = _decodes(head, "gb18030", True)
+    if text is not None:
+        return text, "gb18030"
+    return None, None
+
+
+def decode_text(data, charset=""):
+    """Text file bytes as text: in ``charset`` (what sniffing found when the file was filed),
+    else in the encoding its bytes show; what cannot be decoded is replaced."""
+    charset = charset or text_charset(data[:8192]) or "utf-8"
+    return data.decode(charset, "replace")
+
+
 def sniff(head):
-    """The media type of a file from its first bytes; text/plain for valid UTF-8 text."""
+    """The media type of a file from its first bytes; text/plain for text in UTF-8, UTF-16
+    (with a byte order mark) or GB18030/GBK."""
+    return sniff_text(head)[0]
+
+
+def sniff_text(head):
+    """(media type, charset of a text file or "")."""
     for signature, media_type in _SCAN_SIGNATURES:
         if head.startswith(signature):
-            return media_type
-    kind = filetype.guess(head)
-    if kind is not None:
-        return kind.mime
+            return media_type, ""
+    if not head.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
+        kind = filetype.guess(head)
+        if kind is not None:
+            return kind.mime, ""
     if not head:
-        return "application/x-empty"
-    if b"\x00" in head:
-        return "application/octet-stream"
-    markup = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:64].lower()
-    if markup.startswith((b"<?xml", b"<!doctype", b"<!entity", b"<html", b"<svg", b"<script")):
+        return "application/x-empty", ""
+    text, charset = text_and_charset(head)
+    if text is None:
+        return "application/octet-stream", ""
+    markup = text.lstrip("\ufeff \t\r\n")[:64].lower()
+    if markup.startswith(("<?xml", "<!doctype", "<!entity", "<html", "<svg", "<script")):
         # markup is not plain text: XML (external entities), HTML and SVG (script) are refused by type
-        return "text/html" if markup.startswith((b"<!doctype html", b"<html", b"<script")) else "application/xml"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as e:
-        # a multi-byte character cut at the end of the sniffed window is still text
-        if e.start < len(head) - 4:
-            return "application/octet-stream"
-    return "text/plain"
+        return ("text/html" if markup.startswith(("<!doctype html", "<html", "<script")) else "application/xml"), ""
+    return "text/plain", charset
+
+
+def default_filename(media_type):
+    """The name of a file sent without one (a part with no ``filename``): 附件 and the
+    extension of its type."""
+    return "附件" + ACCEPTED_TYPES.get(media_type, "")
 
 
 def clean_filename(name):
@@ -136,15 +197,22 @@ class Upload:
 
     blob = None
     sha256 = None
+    charset = ""     # of a text file: the encoding found in its bytes
 
     def __init__(self, filename, stream):
-        self.filename = clean_filename(filename)
         self.stream = stream
         stream.seek(0, 2)
         self.size = stream.tell()
         stream.seek(0)
-        self.media_type = sniff(stream.read(8192))
+        self.media_type, self.charset = sniff_text(stream.read(8192))
         stream.seek(0)
+        self.filename = self._name(filename)
+
+    def _name(self, filename):
+        name = clean_filename(filename)
+        if name == "file" and not (filename or "").strip():
+            return default_filename(self.media_type)
+        return name
 
     @classmethod
     def spooled(cls, filename, stream, blob, size, sha256, head):
@@ -152,10 +220,10 @@ class Upload:
         reading as ``stream``), whose ``size``, ``sha256`` and first bytes (``head``, at least
         8 KB unless the file is shorter) are known."""
         upload = cls.__new__(cls)
-        upload.filename = clean_filename(filename)
         upload.stream = stream
         upload.size = size
-        upload.media_type = sniff(head[:8192])
+        upload.media_type, upload.charset = sniff_text(head[:8192])
+        upload.filename = upload._name(filename)
         upload.blob = blob
         upload.sha256 = sha256
         return upload
@@ -172,9 +240,7 @@ class Upload:
 
     def check(self, max_bytes, field="file", accepted=ACCEPTED_TYPES):
         if max_bytes and self.size > max_bytes:
-            raise TooLarge(_("file_too_large", default="The file ${name} is ${size} MB; the limit is ${limit} MB.",
-                             mapping={"name": self.filename, "size": f"{self.size / 1048576:.1f}",
-                                      "limit": f"{max_bytes / 1048576:.0f}"}), {field: "too large"})
+            raise TooLarge(too_large_message(self.filename, self.size, max_bytes), {field: "too large"})
         if self.size == 0:
             raise ValidationError(_("file_empty", default="The file ${name} is empty.",
                                     mapping={"name": self.filename}), {field: "empty"})
@@ -193,6 +259,22 @@ class Upload:
                 raise ValidationError(message, {field: message})
 
 
+def _mb(size, decimals=1):
+    text = f"{size / 1048576:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def too_large_message(name, size, max_bytes):
+    """Says by how much a file is over the limit: in MB when that shows the difference, else
+    in bytes (a file 1 byte over 50 MB is not "50.0 MB, over the limit of 50 MB")."""
+    if _mb(size) != _mb(max_bytes):
+        return _("file_too_large", default="The file ${name} is ${size} MB; the limit is ${limit} MB.",
+                 mapping={"name": name, "size": _mb(size), "limit": _mb(max_bytes)})
+    return _("file_too_large_bytes", default="The file ${name} is ${size} bytes; the limit is ${limit} bytes "
+             "(${limit_mb} MB).", mapping={"name": name, "size": f"{size:,}", "limit": f"{max_bytes:,}",
+                                           "limit_mb": _mb(max_bytes, 3)})
+
+
 class _Version:
     """One version of a document: the original bytes and what is known about them. Never
     changed once filed."""
@@ -206,11 +288,14 @@ class _Version:
     filed_by = ""
     note = ""
     blob = None
+    charset = ""     # a text file's encoding ("" for UTF-8, and for versions filed before it was kept)
 
     def __init__(self, number, upload, filed_at, filed_by, note=""):
         self.number = number
         self.filename = upload.filename
         self.media_type = upload.media_type
+        if upload.media_type == "text/plain" and getattr(upload, "charset", "") not in ("", "utf-8"):
+            self.charset = upload.charset
         self.filed_at = filed_at
         self.filed_by = filed_by
         self.note = note
@@ -241,6 +326,17 @@ class _Version:
     def read(self):
         with self.blob.open("r") as f:
             return f.read()
+
+    @property
+    def text_encoding(self):
+        """The charset to name in a Content-Type header for this text file."""
+        return {"utf-8-sig": "utf-8"}.get(self.charset, self.charset) or "utf-8"
+
+    def text(self, limit=None):
+        """The text of a text file (its first ``limit`` bytes), decoded in its encoding."""
+        with self.blob.open("r") as f:
+            data = f.read() if limit is None else f.read(limit)
+        return decode_text(data, self.charset)
 
 
 class FileVersion(_Version):
@@ -325,6 +421,7 @@ def text_upload(title, text):
     """A text document's bytes, so that every document has an original to open and download."""
     upload = Upload.from_bytes(f"{title}.txt", text.encode("utf-8"))
     upload.media_type = "text/plain"   # typed text is plain text, even when it starts like markup
+    upload.charset = "utf-8"
     return upload
 
 

@@ -4,6 +4,7 @@ Eighteen characters: a six-digit region code, the birth date, a sequence and a c
 character computed with ISO 7064 MOD 11-2.
 """
 import datetime
+import re
 
 from .i18n import _
 from . import localtime
@@ -18,8 +19,20 @@ def check_char(first17):
     return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS)) % 11]
 
 
+# what clerks type besides the canonical form: full-width digits and Ｘ/ｘ (a Chinese input
+# method's full-width mode) and spaces between the groups; nothing else is converted, so a
+# superscript or an Arabic-Indic digit stays and is refused as not a digit
+_FULL_WIDTH = {0xFF10 + i: str(i) for i in range(10)}
+_FULL_WIDTH.update({0xFF38: "X", 0xFF58: "X"})
+_SPACES = re.compile(r"[^\S\x00-\x08\x0a-\x1f\x7f-\x9f]+")   # spaces, not control characters
+_CANONICAL = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
+
+
 def normalize(value):
-    return (value or "").strip().replace(" ", "").upper()
+    """The canonical form of a typed ID number: ASCII digits and X, no spaces."""
+    if not isinstance(value, str):
+        value = "" if value is None else str(value)
+    return _SPACES.sub("", value.translate(_FULL_WIDTH)).upper()
 
 
 def id_number_problem(value, today=None):
@@ -27,7 +40,7 @@ def id_number_problem(value, today=None):
     value = normalize(value)
     if len(value) != 18:
         return _("id_length", default="An ID number has 18 characters.")
-    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+    if not _CANONICAL.fullmatch(value):
         return _("id_chars", default="An ID number is 17 digits followed by a digit or X.")
     if int(value[:2]) not in _PROVINCES:
         return _("id_region", default="The ID number's region code does not exist.")

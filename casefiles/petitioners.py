@@ -74,12 +74,16 @@ class Petitioners(Folder):
         key = self._by_id_number.get(normalize(id_number))
         return self.get(key) if key else None
 
-    def register(self, name, id_number="", phone="", address="", anonymous=False):
-        """Find the person by ID number (updating their contact details) or add them."""
+    def register(self, name, id_number="", phone="", address="", anonymous=False, rename=False):
+        """Find the person by ID number or add them. The phone and address become the latest
+        given. The name changes only when the record has none or ``rename`` confirms a change of
+        name: a different name with a known ID number is most often a mistyped ID number, which
+        would attach the case to a stranger and rename that person on all their cases (intake
+        refuses it, ``name_conflicts``)."""
         existing = self.by_id_number(id_number)
         if existing is not None:
             changed = []
-            if name and name != existing.name:
+            if name and name != existing.name and (rename or not existing.name):
                 existing.name = name
                 changed.append("name")
             if phone and phone != existing.phone:
@@ -98,3 +102,17 @@ class Petitioners(Folder):
                 self._by_id_number = OOBTree()
             self._by_id_number[person.id_number] = person.id
         return person
+
+
+def name_conflicts(registry, people):
+    """{row: name on file} for each entered person whose valid ID number is already on file
+    under a different name, unless the row confirms a change of name (``rename``)."""
+    conflicts = {}
+    for person in people:
+        if person.get("rename") or not person.get("id_number") or not person.get("name"):
+            continue
+        existing = registry.by_id_number(person["id_number"])
+        if existing is not None and existing.name and existing.name != person["name"]:
+            conflicts[person.get("row", 0)] = existing.name
+    return conflicts
+

@@ -13,8 +13,11 @@ from persistent import Persistent
 from .errors import ValidationError
 from .folder import Folder
 from .i18n import _
+from .intake import parse_date, text_problem
+from . import localtime
 
 VISIT_CHANNELS = ("visit", "video")
+MAX_AHEAD_DAYS = 366       # the schedule is planned at most a year ahead
 
 
 class ReceptionDay(Persistent):
@@ -76,7 +79,7 @@ class ReceptionDays(Folder):
         return out
 
 
-def add_day(site, data, by):
+def add_day(site, data, by, today=None):
     """Validate ``{"date","leader","post","place","note"}`` and schedule the reception day."""
     if not isinstance(data, dict):
         raise ValidationError(_("body_object", default="The request body must be an object."), {})
@@ -87,16 +90,20 @@ def add_day(site, data, by):
         if not isinstance(value, str):
             fields[key] = _("text_expected", default="This field takes text.")
             value = ""
-        values[key] = value.strip()[:limit]
-    if not values["leader"]:
+        values[key] = value.strip()
+        problem = text_problem(values[key], limit)
+        if problem:
+            fields[key] = problem
+    if not values["leader"] and "leader" not in fields:
         fields["leader"] = _("wf_required", default="Required.")
     raw = data.get("date")
-    try:
-        date = datetime.date.fromisoformat(raw) if isinstance(raw, str) else None
-    except ValueError:
-        date = None
+    date = parse_date(raw) if isinstance(raw, str) and len(raw.strip()) == 10 else None
+    today = today or localtime.today()
     if date is None:
         fields["date"] = _("wf_date_bad", default="A date as YYYY-MM-DD.")
+    elif date.year < 1990 or date > today + datetime.timedelta(days=MAX_AHEAD_DAYS):
+        fields["date"] = _("reception_date_range", default="A reception day between 1990 and ${n} days from today.",
+                           mapping={"n": MAX_AHEAD_DAYS})
     if fields:
         raise ValidationError(_("reception_invalid", default="The reception day cannot be added: please correct "
                                 "the marked fields."), fields)

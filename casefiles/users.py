@@ -67,7 +67,9 @@ class User(Persistent):
 
     def password_problem(self, password):
         """None if ``password`` is acceptable for this user, else a message."""
-        if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        if not isinstance(password, str):
+            return _("password_text", default="A password must be text.")
+        if len(password) < MIN_PASSWORD:
             return _("password_short", default="A password has at least ${n} characters.",
                      mapping={"n": MIN_PASSWORD})
         if len(password) > MAX_PASSWORD:
@@ -165,16 +167,48 @@ def _digest(token):
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+MAX_USERNAME = 64
+
+
+def _username_char(ch):
+    """Latin letters and digits, '-', '_', '.', and Chinese characters (CJK unified
+    ideographs and extension A; not compatibility ideographs, which look like others, nor
+    full-width or other scripts' letters, which would let one name pass for another)."""
+    return (ch.isascii() and (ch.isalnum() or ch in "-_.")) or "\u4e00" <= ch <= "\u9fff" \
+        or "\u3400" <= ch <= "\u4dbf"
+
+
+def username_problem(username):
+    """None if ``username`` may name a new user, else a message. The one rule for the API,
+    the administrators' form and ``casefiles-adduser``."""
+    if not isinstance(username, str) or not username:
+        return _("username_required", default="Enter a username.")
+    if len(username) > MAX_USERNAME:
+        return _("username_long", default="A username has at most ${n} characters.", mapping={"n": MAX_USERNAME})
+    if not all(_username_char(ch) for ch in username) or not any(ch not in "-_." for ch in username):
+        return _("username_chars", default="A username uses Latin letters, digits, Chinese characters, '-', '_' "
+                                           "and '.' only, with at least one letter, digit or Chinese character.")
+    return None
+
+
+def _unit_problem(unit, units):
+    if unit and units is not None and unit not in units:
+        shown = unit if len(unit) <= 20 else unit[:20] + "…"
+        return _("unit_unknown", default="No responsible unit has code ${code}.", mapping={"code": shown})
+    return None
+
+
 def _check_roles(roles, unit, units, fields, roles_field):
-    """Known roles, at least one; a unit user belongs to one existing responsible unit.
+    """Known roles, at least one; a unit user belongs to one existing responsible unit; a
+    unit code given for anyone is one that exists (it is kept for unit users only).
     Problems go into ``fields`` (the roles' under ``roles_field``)."""
     if not roles or any(r not in ROLES for r in roles):
         fields[roles_field] = _("role_bad", default="Roles are: ${roles}.", mapping={"roles": " ".join(ROLES)})
-    if "unit" in roles:
-        if not unit:
-            fields["unit"] = _("unit_required", default="A unit user belongs to one responsible unit.")
-        elif units is not None and unit not in units:
-            fields["unit"] = _("unit_unknown", default="No responsible unit has code ${code}.", mapping={"code": unit})
+    problem = _unit_problem(unit, units)
+    if problem:
+        fields["unit"] = problem
+    elif "unit" in roles and not unit:
+        fields["unit"] = _("unit_required", default="A unit user belongs to one responsible unit.")
 
 
 class Users(Folder):
@@ -183,12 +217,12 @@ class Users(Folder):
 
     def create(self, username, roles, password, name="", unit=None, units=None):
         fields = {}
-        if not username or not username.replace("-", "").replace("_", "").replace(".", "").isalnum() \
-                or len(username) > 64:
-            fields["username"] = _("username_bad", default="Use letters, digits, '-', '_' or '.'.")
+        problem = username_problem(username)
+        if problem:
+            fields["username"] = problem
         elif username in self:
             fields["username"] = _("username_taken", default="This username is taken.")
-        _check_roles(roles, unit, units, fields, "role")
+        _check_roles(roles, unit, units, fields, "roles")
         if fields:
             raise ValidationError(_("user_invalid", default="The user cannot be created."), fields)
         user = User(username, roles, name, unit if "unit" in roles else None)
@@ -210,8 +244,10 @@ class Users(Folder):
         user = self[username]
         fields = {}
         roles = tuple(user.roles) if roles is None else tuple(dict.fromkeys(roles))
+        given = unit
         unit = user.unit if unit is None else (unit or None)
-        _check_roles(roles, unit, units, fields, "roles")
+        # the stored unit is not checked again: only a unit code sent now must exist
+        _check_roles(roles, unit, units if given else None, fields, "roles")
         if "unit" not in roles:
             unit = None
         if name is not None:

@@ -27,6 +27,7 @@ from .errors import Conflict, Forbidden, NotFound, ValidationError
 from .events import CaseAdded, CaseModified, DocumentAdded, notify, subscribe
 from .experts import check_panel
 from .i18n import _
+from .intake import MAX_DUE_DAYS, text_problem
 from .reception import flag as flag_leader
 from .security import ROLE_TITLES
 
@@ -446,6 +447,10 @@ def _conflict_state(case, action, user):
 
 # parameters ------------------------------------------------------------------------------
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_INT = re.compile(r"[+-]?[0-9]{1,9}")
+
+
 def _parse_date(value):
     if isinstance(value, datetime.datetime):
         return value.date()
@@ -453,11 +458,25 @@ def _parse_date(value):
         return value
     if not isinstance(value, str):
         return None
-    text = value.strip()[:10]
+    text = value.strip()
+    if not _ISO_DATE.fullmatch(text):
+        return None     # "2026-11-25garbage", "20261125", other digits than 0-9: never cut to a date
     try:
         return datetime.date.fromisoformat(text)
     except ValueError:
         return None
+
+
+def _parse_int(value):
+    """An int, or a string of ASCII digits (a form field); None for anything else (true, 1.5,
+    "５", "1e3")."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _ISO_INT.fullmatch(value.strip()):
+        return int(value.strip())
+    return None
 
 
 def _clean(site, case, action, body, today):
@@ -487,6 +506,10 @@ def _clean(site, case, action, body, today):
             if len(raw) > param.maximum:
                 fields[param.name] = _("wf_too_long", default="At most ${n} characters.", mapping={"n": param.maximum})
                 continue
+            problem = text_problem(raw)     # NUL, ESC ... are refused, as at intake
+            if problem:
+                fields[param.name] = problem
+                continue
         if kind in ("text", "longtext"):
             values[param.name] = raw
         elif kind == "choice":
@@ -501,13 +524,10 @@ def _clean(site, case, action, body, today):
                 fields[param.name] = _("wf_date_bad", default="A date as YYYY-MM-DD.")
             values[param.name] = day
         elif kind == "int":
-            if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+            number = _parse_int(raw)
+            if number is None:
                 fields[param.name] = _("wf_int", default="A whole number.")
-                continue
-            try:
-                values[param.name] = int(raw)
-            except ValueError:
-                fields[param.name] = _("wf_int", default="A whole number.")
+            values[param.name] = number
         elif kind == "unit":
             if raw not in site.units:
                 fields[param.name] = _("unit_unknown", default="No responsible unit has code ${code}.",
@@ -554,6 +574,9 @@ def _clean(site, case, action, body, today):
         elif name == "due" and day <= on:
             fields[name] = _("wf_due_after", default="The due date must be after the day of the step (${date}).",
                              mapping={"date": on.isoformat()})
+        elif name in ("due", "hearing_date") and day > on + datetime.timedelta(days=MAX_DUE_DAYS):
+            fields[name] = _("wf_date_far", default="The date is at most ${n} days after the day of the step "
+                             "(${date}).", mapping={"n": MAX_DUE_DAYS, "date": on.isoformat()})
     if fields:
         raise ValidationError(_("wf_invalid", default="\"${action}\" cannot be done: please correct the marked "
                                 "fields (${names}).", mapping={"action": action.title, "names": "、".join(

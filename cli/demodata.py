@@ -3,8 +3,16 @@
 Everything comes from the templates below and a seeded ``random.Random``: the same seed and
 the same day give the same people, subjects, dates and numbers. Nothing is copied from any
 real data set. ``Generator(seed, now).plan(n)`` returns the planned cases in the order they
-are to be registered (by date received, so case numbers follow the calendar); ``casefiles-demo``
-registers them through ``casefiles.intake.register``.
+are to be registered (by date received, spread over the last ``SPAN_DAYS`` days with more of
+them recent, so case numbers follow the calendar); ``casefiles-demo`` registers them through
+``casefiles.intake.register``.
+
+Each planned case also carries its ``steps``: the workflow actions (``casefiles.workflow``)
+the bureau, the responsible unit and the petitioner's requests led to, each on a date after
+the one before and within the statutory clock it answers (a small share deliberately late),
+cut off at ``now``. So an old case is mostly closed (some after a review, a re-review and a
+hearing; a few archived), a recent one is accepted, assigned or still waiting for triage,
+and a case reaches a responsible unit only through an assign or forward step.
 
 Letters and transfer sheets come with small real PDFs made with ReportLab (the WenQuanYi
 font embedded when it is installed, else the STSong-Light CID font).
@@ -12,9 +20,11 @@ font embedded when it is installed, else the STSong-Light CID font).
 import dataclasses
 import datetime
 import io
+import math
 import os
 import random
 
+from casefiles import localtime
 from casefiles.idnumber import make_id_number
 from casefiles.units import DISTRICTS
 
@@ -289,6 +299,7 @@ LEVEL_PREFIX = {"provincial": "豫信", "national": "国信"}
 LEVEL_NAME = {"provincial": "河南省信访局", "national": "国家信访局"}
 MODE_NAME = {"forward": "转送", "assign": "交办", "supervise": "督办", "copy": "抄送"}
 START = datetime.date(2024, 1, 1)
+SPAN_DAYS = 300          # the demo cases were received in the last ~10 months
 CHANNEL_TITLES = {"letter": "来信", "visit": "来访", "online": "网上信访", "phone": "来电", "video": "视频信访",
                   "transfer": "上级转办"}
 
@@ -296,7 +307,7 @@ CHANNEL_TITLES = {"letter": "来信", "visit": "来访", "online": "网上信访
 @dataclasses.dataclass
 class Attachment:
     filename: str
-    kind: str            # "letter", "transfer", "evidence"
+    kind: str            # "letter", "transfer", "evidence", "report" (a unit's handling report)
     title: str
     lines: list
     stamp: str = ""
@@ -310,14 +321,31 @@ class PlannedCase:
     files: list                  # registered with the case (the letter, the transfer sheet)
     evidence: list               # filed into the origin folder after registration
     matter: str = ""
-    unit: str = None
+    unit: str = None             # the unit its assign or forward steps (up to now) routed it to
     town: str = ""
     facts: str = ""
     ask: str = ""
+    steps: list = dataclasses.field(default_factory=list)    # PlannedStep, in order, none after ``now``
+    repeat_of: "PlannedCase" = dataclasses.field(default=None, repr=False, compare=False)
+    end: tuple = None            # (day, status) of the planned step that ends it (closed, rejected, …)
+    rechecked: bool = False      # its plan goes through re-review (复核)
 
     @property
     def received(self):
         return datetime.datetime.fromisoformat(self.body["received_at"])
+
+
+@dataclasses.dataclass
+class PlannedStep:
+    action: str                  # a ``casefiles.workflow`` action, or FILE_REPORT
+    by: str                      # the username who takes it
+    at: datetime.datetime
+    body: dict                   # the action's parameters (``on`` included); PANEL and PlannedCase
+                                 # values are filled in when the step is taken
+
+    @property
+    def on(self):
+        return self.at.date()
 
 
 def _weighted(rng, pairs):
@@ -326,12 +354,407 @@ def _weighted(rng, pairs):
     return rng.choices(values, weights=weights, k=1)[0]
 
 
-class Generator:
+# --------------------------------------------------------------------------------------
+# What became of the matters: the workflow steps (DOMAIN.md §3)
+
+FILE_REPORT = "file-report"   # the unit files its handling report (办结报告) into the case, then reports
+PANEL = "panel"               # a hearing panel: three experts of the pool, chosen when the step is taken
+UNIT_USERS = {"411502": "unit", "411503": "unit2"}    # the demo users of cli.demo; other units: unit-CODE
+
+BASIS = {
+    "land": "《中华人民共和国土地管理法》《国有土地上房屋征收与补偿条例》",
+    "wages": "《保障农民工工资支付条例》",
+    "property": "《物业管理条例》《河南省物业管理条例》",
+    "school": "《中华人民共和国义务教育法》",
+    "medical": "《医疗保障基金使用监督管理条例》",
+    "noise": "《中华人民共和国噪声污染防治法》",
+    "road": "《中华人民共和国公路法》《公路安全保护条例》",
+    "veterans": "《中华人民共和国退役军人保障法》《退役士兵安置条例》",
+    "pollution": "《中华人民共和国水污染防治法》《畜禽规模养殖污染防治条例》",
+    "social": "《中华人民共和国社会保险法》",
+    "shanty": "《国有土地上房屋征收与补偿条例》",
+    "registry": "《不动产登记暂行条例》",
+    "dibao": "《社会救助暂行办法》",
+    "farm": "《农村土地经营权流转管理办法》",
+}
+FINDINGS = {
+    "support": "信访人反映的情况基本属实。",
+    "explain": "信访人反映的问题部分属实，部分诉求超出现行政策规定。",
+    "reject": "信访人反映的主要情况与调查核实的事实不符。",
+}
+RESULTS = {
+    "support": "已责成有关单位限期整改，信访人的合理诉求已依法解决。",
+    "explain": "已向信访人详细解释相关政策规定，对符合政策的诉求予以解决。",
+    "reject": "信访人的诉求缺乏事实和法律依据，已依法作出不予支持的处理意见，并告知复查途径。",
+}
+OPINIONS = {
+    "support": "信访人的诉求合理，责成有关单位限期整改到位，并将整改结果告知信访人",
+    "explain": "向信访人解释相关政策规定，对符合政策的诉求在政策范围内予以解决",
+    "reject": "信访人的诉求缺乏事实和法律依据，不予支持",
+}
+REJECT_REASONS = (
+    "所反映事项已经或者依法应当通过诉讼、仲裁、行政复议等法定途径解决，已告知信访人依照有关法律、行政法规规定的"
+    "程序向有关机关提出。",
+    "所反映事项不属于本机关职权范围，已告知信访人向有权处理的机关提出。",
+    "所反映事项已经进入诉讼程序，依照《信访工作条例》第二十二条不予受理。",
+)
+ACCUSATION_REASON = "属于检举控告类事项，依照《信访工作条例》第二十二条，已告知信访人向纪检监察机关提出。"
+FILE_REASONS = {
+    "copy": "上级信访部门抄送件，按要求存查备案。",
+    "suggestion": "群众建议已转有关部门研究参考，存查备案。",
+    "anonymous": "匿名检举材料线索不具体，无法核查，存查备案。",
+    "other": "信访人反映的情况已在处理中，来信内容仅供参考，存查备案。",
+}
+INSTRUCTIONS = (
+    "请责任单位高度重视，依法依规妥善处理，按期反馈办理情况。",
+    "该事项群众反映强烈，请主要负责同志亲自过问，限期化解。",
+    "请会同有关部门实地核查，提出化解方案，及时反馈办理进展。",
+)
+SUPERVISION_RESULTS = (
+    "责任单位已按督办要求办理，信访人诉求已依法处理。",
+    "经督办，责任单位已落实整改措施并反馈，督办事项办结。",
+)
+REVIEW_REASONS = ("对处理意见不服，认为调查不全面。", "认为处理意见未解决实际问题，请求重新核查。",
+                  "认为补偿标准计算有误，处理意见依据不足。")
+RECHECK_REASONS = ("对复查意见仍然不服，请求复核。", "认为复查未听取信访人意见，请求复核并举行听证。")
+DECISION_OPINIONS = {
+    "uphold": "原处理意见认定事实清楚，适用依据正确，程序合法，予以维持。",
+    "change": "原处理意见部分认定有误，现予变更，责成责任单位依法补正。",
+}
+HEARING_RECORD = ("听证会上，信访人陈述了诉求和理由，责任单位说明了办理情况，听证员进行了询问和评议，"
+                  "多数听证员认为原处理意见和复查意见事实清楚、依据充分。")
+SATISFACTION_WEIGHTS = {
+    "support": (("satisfied", 60), ("basically", 35), ("unsatisfied", 5)),
+    "explain": (("satisfied", 25), ("basically", 45), ("unsatisfied", 30)),
+    "reject": (("satisfied", 5), ("basically", 25), ("unsatisfied", 70)),
+}
+OUTCOME_WEIGHTS = (("support", 35), ("explain", 45), ("reject", 20))
+SUPERVISION_KINDS = (("escalated", 40), ("difficult", 25), ("campaign", 15), ("leader_instruction", 20))
+
+
+def unit_user(code):
+    """The demo account that acts for a responsible unit."""
+    return UNIT_USERS.get(code, f"unit-{code}")
+
+
+_unit_names = None
+
+
+def unit_name(code):
+    global _unit_names
+    if _unit_names is None:
+        from casefiles.units import bundled_units
+        _unit_names = {row["code"]: row["name"] for row in bundled_units()}
+    return _unit_names.get(code, code)
+
+
+def workday(day):
+    """The day, or the Monday after it when it falls on a weekend (the office is closed)."""
+    while day.weekday() >= 5:
+        day += datetime.timedelta(days=1)
+    return day
+
+
+class _Track:
+    """The steps of one case while they are planned: days first (steps that answer a clock
+    are planned within it), then put in order with times of day and cut off at ``now``."""
+
+    def __init__(self, gen, case):
+        self.gen, self.case = gen, case
+        self.items = []
+
+    def add(self, day, action, by, **body):
+        self.items.append((day, len(self.items), action, by, {k: v for k, v in body.items() if v is not None}))
+        return day
+
+    def steps(self):
+        rng, now = self.gen.rng, self.gen.now
+        last = self.case.registered_at
+        out = []
+        for day, _order, action, by, body in sorted(self.items, key=lambda item: item[:2]):
+            minute = rng.randint(8 * 60 + 30, 17 * 60 + 30)
+            at = datetime.datetime.combine(day, datetime.time(minute // 60, minute % 60))
+            if at <= last:
+                at = last + datetime.timedelta(minutes=rng.randint(3, 40))
+            if at > now:
+                break
+            out.append(PlannedStep(action, by, at, dict(body, on=at.date().isoformat())))
+            last = at
+        return out
+
+
+def _days(n):
+    return datetime.timedelta(days=n)
+
+
+class _Fates:
+    """``Generator.plan_steps``: what the bureau, the unit and the petitioner did, by kind of matter."""
+
+    def plan_steps(self, case):
+        """Plan the workflow steps of ``case`` (its ``steps``, ``unit``, ``end``)."""
+        rng = self.rng
+        track = _Track(self, case)
+        body = case.body
+        matter = next(m for m in MATTERS if m.key == case.matter)
+        source = body.get("source") or {}
+        anonymous = bool(body["petitioners"][0].get("anonymous"))
+        start = case.registered_at.date()
+        late = rng.random() < 0.08                     # triage after its 15 days: overdue for a while
+        day = workday(start + _days(rng.randint(16, 35) if late else rng.randint(1, 9)))
+        who = rng.choice(["clerk", "clerk", "assigner"])
+
+        original = case.repeat_of
+        if original is not None:
+            ended_on, ended = original.end or (None, None)
+            if ended == "closed" and ended_on <= day:
+                track.add(day, "refuse-repeat", who, reason="信访人以同一事实和理由再次提出，该事项已依法处理完毕。",
+                          original=original if original.rechecked else None)
+                return self._done(case, track, (day, "not-reaccepted"))
+            if (ended is None or (ended == "closed" and ended_on > day)) \
+                    and body["petitioners"][0].get("id_number"):
+                track.add(day, "mark-repeat", who, into=original)
+                return self._done(case, track, (day, "merged"))
+
+        district_unit = UNIT_OF_DISTRICT[body["district"]]
+        unit = district_unit
+        # the two urban districts handle their own matters; elsewhere a city department may
+        if matter.department and matter.department != matter.accused_unit and rng.random() < 0.35 \
+                and district_unit not in UNIT_USERS:
+            unit = matter.department
+        kind = body["petition_type"]
+        if source.get("mode") == "copy":
+            track.add(day, "file-for-record", who, reason=FILE_REASONS["copy"])
+            return self._done(case, track, (day, "filed"))
+        if kind == "accusation":
+            if anonymous and rng.random() < 0.5:
+                track.add(day, "file-for-record", who, reason=FILE_REASONS["anonymous"])
+                return self._done(case, track, (day, "filed"))
+            if anonymous or rng.random() < 0.35:
+                track.add(day, "reject", who, reason=ACCUSATION_REASON)
+                return self._done(case, track, (day, "rejected"))
+            return self._forward(case, track, day, who, district_unit)
+        if kind == "suggestion":
+            fate = _weighted(rng, (("accept", 40), ("forward", 35), ("file", 25)))
+        elif source.get("mode") in ("assign", "supervise"):
+            fate = "assign"
+        else:
+            fate = _weighted(rng, (("reject", 7), ("file", 3), ("forward", 12), ("assign", 52), ("accept", 26)))
+        if fate == "reject":
+            track.add(day, "reject", who, reason=rng.choice(REJECT_REASONS))
+            return self._done(case, track, (day, "rejected"))
+        if fate == "file":
+            reason = FILE_REASONS["suggestion" if kind == "suggestion" else "other"]
+            track.add(day, "file-for-record", who, reason=reason)
+            return self._done(case, track, (day, "filed"))
+        if fate == "forward":
+            return self._forward(case, track, day, who, unit)
+        if fate == "accept":
+            return self._accept(case, track, day, who)
+        return self._assign(case, track, day, unit)
+
+    def _done(self, case, track, end=None):
+        case.end = end
+        case.steps = track.steps()
+        case.unit = None
+        for step in case.steps:
+            if step.action in ("assign", "forward"):
+                case.unit = step.body["unit"]
+            elif step.action == "object":
+                case.unit = None
+        return case
+
+    def _other_unit(self, case, unit):
+        district_unit = UNIT_OF_DISTRICT[case.body["district"]]
+        matter = next(m for m in MATTERS if m.key == case.matter)
+        if unit != district_unit:
+            return district_unit
+        if matter.department and matter.department != matter.accused_unit:
+            return matter.department
+        return None
+
+    def _objection(self, case, track, day, unit):
+        """The unit returns a wrong assignment within its 5 working days; the bureau routes
+        it to the right unit. Returns (day, unit) of the new routing (or None)."""
+        rng = self.rng
+        other = self._other_unit(case, unit)
+        if other is None or rng.random() >= 0.06:
+            return None
+        objected = track.add(workday(day + _days(rng.randint(1, 3))), "object", unit_user(unit),
+                             reason=f"该事项属于{unit_name(other)}职责范围，不属于本单位职责，请予改派。")
+        return workday(objected + _days(rng.randint(1, 4))), other
+
+    def _forward(self, case, track, day, who, unit):
+        track.add(day, "forward", who, unit=unit)
+        again = self._objection(case, track, day, unit)
+        if again is not None:
+            track.add(again[0], "forward", who, unit=again[1])
+        return self._done(case, track)
+
+    def _supervision(self, case, track, begun, replied, kind=None, due=None, leader=None):
+        """A supervision (督办) while the case is handled; returns the day it ends."""
+        rng = self.rng
+        kind = kind or _weighted(rng, SUPERVISION_KINDS)
+        if kind in ("leader_instruction", "leader_owned") and not leader:
+            leader = rng.choice(LEADERS)
+        on = workday(begun + _days(rng.randint(2, max(2, (replied - begun).days // 2))))
+        due = due if due is not None and due > on + _days(5) else None
+        track.add(on, "supervise", "supervisor", kind=kind, instructions=rng.choice(INSTRUCTIONS), leader=leader,
+                  due=due.isoformat() if due else None)
+        ends = min(replied + _days(rng.randint(1, 3)), on + _days(rng.randint(18, 26)))
+        if due is not None:
+            ends = min(ends, due - _days(2))
+        return track.add(max(workday(ends), on), "end-supervision", "supervisor",
+                         result=rng.choice(SUPERVISION_RESULTS))
+
+    def _accept(self, case, track, day, who):
+        """The bureau accepts and handles the matter itself (60日, one extension of 30日)."""
+        rng = self.rng
+        track.add(day, "accept", who)
+        outcome = _weighted(rng, OUTCOME_WEIGHTS)
+        roll = rng.random()
+        if roll < 0.06:
+            extended = workday(day + _days(rng.randint(45, 53)))     # within the 60 days, by 30 more
+            track.add(extended, "extend", "assigner", days=30, reason="案情复杂，涉及多个部门，需进一步调查核实",
+                      approved_by="市信访局局长 周立新", told_on=extended.isoformat())
+            replied = day + _days(rng.randint(65, 85))
+        elif roll < 0.14:
+            replied = day + _days(rng.randint(61, 95))          # late: the handling clock runs out
+        else:
+            replied = day + _days(rng.randint(12, 50))
+        replied = workday(replied)
+        ends = None
+        if case.body.get("leader") and rng.random() < 0.6:
+            ends = self._supervision(case, track, day, replied, "leader_owned", leader=case.body["leader"])
+        elif rng.random() < 0.08:
+            ends = self._supervision(case, track, day, replied)
+        return self._reply(case, track, replied, outcome, "assigner", None, ends)
+
+    def _assign(self, case, track, day, unit):
+        """The assigner assigns it to a unit, which reports (办结报告) and replies."""
+        rng = self.rng
+        source = case.body.get("source") or {}
+        due = datetime.date.fromisoformat(source["due"]) if source.get("due") else None
+        if due is not None and due <= day + _days(15):
+            due = None
+        outcome = _weighted(rng, OUTCOME_WEIGHTS)
+        track.add(day, "assign", "assigner", unit=unit, due=due.isoformat() if due else None)
+        if due is None:
+            again = self._objection(case, track, day, unit)
+            if again is not None:
+                day, unit = again
+                track.add(day, "assign", "assigner", unit=unit)
+        limit = (due - day).days if due else 60
+        low = max(5, min(10, limit // 3))
+        if rng.random() < 0.10:
+            reported = day + _days(rng.randint(limit + 1, limit + 40))   # late: the unit's clock runs out
+        else:
+            reported = day + _days(rng.randint(low, max(low, limit - 10)))
+        reported = workday(reported)
+        self._report(case, track, reported, unit, outcome, "办结报告")
+        if rng.random() < 0.12:
+            returned = track.add(workday(reported + _days(rng.randint(1, 3))), "return-report", "assigner",
+                                 opinion="办结报告未附相关证明材料，请补充调查核实情况后重新报送。")
+            reported = workday(returned + _days(rng.randint(4, 12)))
+            self._report(case, track, reported, unit, outcome, "办结报告（补充）")
+        approved = track.add(workday(reported + _days(rng.randint(1, 3))), "approve-report", "assigner",
+                             opinion="办理情况属实，处理意见适当，同意办结。")
+        replied = workday(approved + _days(rng.randint(1, 4)))
+        ends = None
+        if source.get("mode") == "supervise":
+            ends = self._supervision(case, track, day, replied, "key", due=due)
+        elif rng.random() < 0.12:
+            ends = self._supervision(case, track, day, replied)
+        return self._reply(case, track, replied, outcome, unit_user(unit), unit, ends)
+
+    def _report(self, case, track, day, unit, outcome, title):
+        subject = case.body["subject"]
+        lines = ["市信访局：", "",
+                 f"　　你局交办的“{subject}”信访事项收悉。我单位高度重视，指定专人调查核实，现将办理情况报告如下：",
+                 f"　　一、调查核实情况：{FINDINGS[outcome]}",
+                 f"　　二、处理结果：{RESULTS[outcome]}",
+                 "　　三、下一步工作：我单位将持续跟踪，做好解释和稳定工作。", "",
+                 unit_name(unit), f"{day.year}年{day.month}月{day.day}日"]
+        summary = f"{FINDINGS[outcome]}{RESULTS[outcome]}"
+        track.add(day, FILE_REPORT, unit_user(unit), title=title, text=summary,
+                  attachment=Attachment(f"{title}.pdf", "report", title, lines, stamp=unit_name(unit)))
+        track.add(day, "report", unit_user(unit), summary=summary)
+
+    def _decision(self, track, day, action, by, **body):
+        """A decision (信访处理意见书, 复查/复核意见书) delivered with the step, or its delivery
+        recorded later (送达回证); returns the day it was delivered."""
+        rng = self.rng
+        delivered = day + _days(rng.randint(0, 4))
+        later = delivered > self.now.date() or rng.random() < 0.25
+        if later:
+            delivered = workday(delivered)
+        track.add(day, action, by, delivered_on=None if later else delivered.isoformat(), **body)
+        if later:
+            track.add(delivered, "deliver", "clerk" if action == "reply" else by, delivered_on=delivered.isoformat())
+        return delivered
+
+    def _reply(self, case, track, day, outcome, by, unit, supervision_ends=None):
+        """The 信访处理意见书, then: satisfied and closed, or a review (复查), a re-review (复核)
+        with a hearing (听证), and closed when the petitioner's windows have closed."""
+        rng = self.rng
+        basis = BASIS.get(case.matter, "") + "《信访工作条例》"
+        delivered = self._decision(track, day, "reply", by, outcome=outcome, facts=f"经调查核实，{FINDINGS[outcome]}",
+                                   basis=basis, opinion=OPINIONS[outcome])
+        close = None
+        evaluated = rng.random() < 0.7
+        rating = _weighted(rng, SATISFACTION_WEIGHTS[outcome])
+        if evaluated:
+            evaluated_on = track.add(workday(delivered + _days(rng.randint(0, 6))), "evaluate", "clerk",
+                                     bureau=rating, unit=rating if unit else None)
+            if rating != "unsatisfied" and rng.random() < 0.9:
+                close = workday(evaluated_on + _days(rng.randint(0, 4)))
+        if close is None:
+            if rng.random() < (0.7 if evaluated else 0.25):
+                close = self._review(case, track, delivered)
+            else:
+                close = workday(delivered + _days(rng.randint(39, 50)))    # the 30-day review window closed
+        if supervision_ends is not None:
+            close = max(close, supervision_ends)
+        track.add(close, "close", "assigner")
+        if rng.random() < 0.08:                # bound into a dossier and archived (slow: a few)
+            retention = "Y" if (case.body.get("group_size", 0) > 1 or case.body.get("leader") or case.rechecked) \
+                else "30" if any(i[2] == "request-review" for i in track.items) else "10"
+            track.add(workday(close + _days(rng.randint(14, 40))), "archive", "admin", retention=retention)
+        return self._done(case, track, (close, "closed"))
+
+    def _review(self, case, track, delivered):
+        rng = self.rng
+        requested = track.add(workday(delivered + _days(rng.randint(5, 26))), "request-review", "clerk",
+                              reasons=rng.choice(REVIEW_REASONS))
+        decided = workday(requested + _days(rng.randint(10, 25)))
+        decision = _weighted(rng, (("uphold", 80), ("change", 20)))
+        delivered = self._decision(track, decided, "decide-review", "reviewer", decision=decision,
+                                   opinion=DECISION_OPINIONS[decision])
+        if rng.random() >= 0.5:
+            return workday(delivered + _days(rng.randint(39, 50)))      # the 30-day re-review window closed
+        case.rechecked = True
+        requested = track.add(workday(delivered + _days(rng.randint(5, 26))), "request-recheck", "clerk",
+                              reasons=rng.choice(RECHECK_REASONS))
+        if rng.random() < 0.6:
+            scheduled = workday(requested + _days(rng.randint(2, 8)))
+            held = workday(scheduled + _days(rng.randint(7, 14)))
+            track.add(scheduled, "schedule-hearing", "reviewer", hearing_date=held.isoformat(), panel=PANEL,
+                      place="市信访局听证室")
+            track.add(held, "record-hearing", "reviewer", record=HEARING_RECORD)
+            decided = workday(held + _days(rng.randint(2, 12)))
+        else:
+            decided = workday(requested + _days(rng.randint(10, 25)))
+        decision = _weighted(rng, (("uphold", 85), ("change", 15)))
+        delivered = self._decision(track, decided, "decide-recheck", "reviewer", decision=decision,
+                                   opinion=DECISION_OPINIONS[decision])
+        return workday(delivered + _days(rng.randint(1, 7)))
+
+
+class Generator(_Fates):
     """Plans demo cases deterministically from ``seed`` up to ``now``."""
 
     def __init__(self, seed=1, now=None):
         self.rng = random.Random(seed)
-        self.now = (now or datetime.datetime.now()).replace(microsecond=0)
+        self.now = (now or localtime.now()).replace(microsecond=0)
         self.used_ids = set()
         self.used_refs = set()
         self.online_seq = 0
@@ -381,13 +804,16 @@ class Generator:
 
     # dates ----------------------------------------------------------------------------
     def day(self, working=True, after=None):
+        """A day in the last ``SPAN_DAYS`` days (or since ``after``), recent days likelier:
+        the bureau's desk holds more new matters than old ones."""
         rng = self.rng
-        first = after or START
-        span = (self.now.date() - first).days
+        today = self.now.date()
+        first = max(after or START, START, today - datetime.timedelta(days=SPAN_DAYS))
+        span = (today - first).days
         if span < 0:
-            return self.now.date()
+            return today
         for _ in range(20):
-            day = first + datetime.timedelta(days=rng.randint(0, span))
+            day = today - datetime.timedelta(days=int(span * (1 - math.sqrt(rng.random()))))
             if not working or day.weekday() < 5:
                 return day
         return day
@@ -552,19 +978,12 @@ class Generator:
             registered = received + datetime.timedelta(minutes=rng.randint(5, 240))
         registered = max(min(registered, self.now), received)
 
-        unit = None
-        if rng.random() < 0.5:
-            if matter.department is None or rng.random() < 0.7:
-                unit = UNIT_OF_DISTRICT[district]
-            else:
-                unit = matter.department
-            if unit == matter.accused_unit:
-                unit = UNIT_OF_DISTRICT[district]
         return PlannedCase(body=body, registered_at=registered, by=by, files=files, evidence=evidence,
-                           matter=matter.key, unit=unit, town=town, facts=facts, ask=ask)
+                           matter=matter.key, town=town, facts=facts, ask=ask, repeat_of=repeat_of)
 
     def plan(self, count):
-        """``count`` planned cases, some of them repeat petitions by the same people, in date order."""
+        """``count`` planned cases, some of them repeat petitions by the same people, in date order,
+        each with its workflow steps up to ``now``."""
         out = []
         while len(out) < count:
             case = self.plan_one()
@@ -583,6 +1002,8 @@ class Generator:
                     out.append(later)
                     received = datetime.datetime.fromisoformat(later.body["received_at"]).date()
         out.sort(key=lambda c: c.body["received_at"])
+        for case in out:          # in date order: a repeat item is planned after its original
+            self.plan_steps(case)
         return out
 
 
@@ -641,7 +1062,7 @@ def render_pdf(attachment):
     size = 13 if attachment.kind == "letter" else 12
     leading = size * 1.9
     margin = 64
-    title = {"transfer": attachment.title, "evidence": ""}.get(attachment.kind, "")
+    title = {"transfer": attachment.title, "report": attachment.title}.get(attachment.kind, "")
 
     def stamp():
         if not attachment.stamp:

@@ -8,6 +8,13 @@
     -物业  NOT 物业  -status:closed          exclusions
     物业 OR 噪音                              either
     XY-2025-000001  411502197506010019        a bare case number or ID number is exact
+    13912345678  139-1234-5678  0376-6221234  a phone number: the petitioners' phones and the text
+
+Petitioners' ID and phone numbers are personal data (``casefiles.privacy``): ``parse(…,
+numbers=False)`` is the search of a reader who sees them masked. A part of the box that
+searches the ID or phone fields, or words that the privacy policy masks in text (ID and
+mobile numbers), then matches nothing (``Parsed.withheld``), so that such a reader can
+neither find a case by a number nor learn how many cases hold it.
 
 Field names also have Chinese aliases (属地: 单位: 状态: 渠道: 编号: 分类: 年份: 日期: …), and
 values may be codes or the Chinese titles (status:已答复, kind:信访处理意见书, channel:来信).
@@ -50,7 +57,7 @@ TYPES = {"case": "case", "document": "document", "案件": "case", "信访件": 
 
 CASE_NUMBER = re.compile(r"^[A-Za-z]{1,8}-\d{4}-\d{6}$")
 ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
-PHONE = re.compile(r"^(?:1\d{10}|0\d{2,3}-?\d{7,8})$")
+PHONE = re.compile(r"^(?:1\d{2}-?\d{4}-?\d{4}|0\d{2,3}-?\d{7,8})$")
 _DATE = r"\d{4}(?:[-/.年]\d{1,2}(?:[-/.月]\d{1,2}日?)?月?)?"
 RANGE = re.compile(rf"^(?P<a>{_DATE})?(?:\.\.|～|~|至)(?P<b>{_DATE})?$")
 _SCAN = re.compile(r"""
@@ -214,6 +221,7 @@ class Parsed:
         self.terms = []        # words to highlight
         self.has_text = False
         self.exact = False     # the query names a case number / ID number
+        self.withheld = False  # parts searching personal numbers were dropped (numbers=False)
 
     @property
     def query(self):
@@ -229,11 +237,45 @@ class Parsed:
         return base
 
 
-def _clause(token, vocab, kind):
-    """(query, highlight words, is text) for one token of the box."""
+def _personal(tokens):
+    """Whether words hold what ``casefiles.privacy`` masks in text (an ID or mobile number)."""
+    from casefiles.privacy import mask_text
+    return any(mask_text(t) != t for t in tokens)
+
+
+def _text_clause(q, toks, numbers):
+    if not numbers and _personal(toks):
+        return Q.NullQuery, [], True
+    return q, toks, True
+
+
+def _phone_clause(token, numbers):
+    """A phone number: the petitioners' phones (exact, without dashes) or the text, as typed
+    or without its dashes (``0376-6221234``, ``03766221234``)."""
+    compact = token.replace("-", "")
+    alternatives, toks = [Q.Term(S.PHONE, compact) if numbers else Q.NullQuery], []
+    for form in dict.fromkeys((compact, token)):
+        q, words_ = word_query(form)
+        if q is not None and (numbers or not _personal(words_)):
+            alternatives.append(q)
+            toks.extend(words_)
+    return (Q.Or(alternatives) if len(alternatives) > 1 else alternatives[0]), toks, True
+
+
+def _withheld(q):
+    """Whether a part of the query was withheld (``Q.NullQuery`` in it)."""
+    return q is Q.NullQuery or any(_withheld(c) for c in q.children())
+
+
+def _clause(token, vocab, kind, numbers=True):
+    """(query, highlight words, is text) for one token of the box; ``Q.NullQuery`` stands
+    for a part withheld from a reader who sees numbers masked (the whole, or one side of an OR)."""
     if kind == "phrase":
-        q, toks = phrase_query(token.strip('"“”「」'))
-        return q, toks, True
+        inner = token.strip('"“”「」').strip()
+        compact = re.sub(r"\s+", "", inner)
+        if ID_NUMBER.match(compact) or PHONE.match(compact) or CASE_NUMBER.match(compact):
+            return _clause(compact, vocab, "word", numbers)     # "139 1234 5678" is the number
+        return _text_clause(*phrase_query(inner), numbers)
     m = re.match(r"^([^\s:：]+)[:：](.*)$", token)
     if m and m.group(1).lower() in FIELDS:
         field = FIELDS[m.group(1).lower()]
@@ -246,24 +288,25 @@ def _clause(token, vocab, kind):
         if field == S.YEAR and RANGE.match(value):
             r = RANGE.match(value)
             return date_range(r.group("a"), r.group("b")), [], False
-        return Q.Term(field, vocab.resolve(field, value)), [], False
+        value = vocab.resolve(field, value)
+        if field in (S.PHONE, S.IDNUMBER) and not numbers:
+            return Q.NullQuery, [], False
+        return Q.Term(field, value), [], False
     r = RANGE.match(token)
     if r and (r.group("a") or r.group("b")):
         return date_range(r.group("a"), r.group("b")), [], False
     if CASE_NUMBER.match(token):
         return Q.Term(S.NUMBER, token.upper()), [], False
     if ID_NUMBER.match(token):
-        return Q.Term(S.IDNUMBER, token.upper()), [], False
+        return (Q.Term(S.IDNUMBER, token.upper()) if numbers else Q.NullQuery), [], False
     if PHONE.match(token):
-        q, toks = word_query(token)
-        alternatives = [Q.Term(S.PHONE, token.replace("-", ""))] + ([q] if q is not None else [])
-        return Q.Or(alternatives), toks, True
-    q, toks = word_query(token)
-    return q, toks, True
+        return _phone_clause(token, numbers)
+    return _text_clause(*word_query(token), numbers)
 
 
-def parse(text, vocab=None):
-    """Parse the box's text; returns a ``Parsed`` (query, words to highlight)."""
+def parse(text, vocab=None, numbers=True):
+    """Parse the box's text; returns a ``Parsed`` (query, words to highlight). ``numbers``:
+    the reader sees petitioners' ID and phone numbers in full and may search by them."""
     vocab = vocab or Vocabulary()
     text = normalize(text or "").strip()
     if len(text) > MAX_QUERY:
@@ -293,10 +336,12 @@ def parse(text, vocab=None):
         if clauses > MAX_CLAUSES:
             raise QueryError(_("search_too_many", default="The search has too many parts (at most ${n}).",
                                mapping={"n": MAX_CLAUSES}))
-        q, toks, is_text = _clause(token, vocab, kind)
+        q, toks, is_text = _clause(token, vocab, kind, numbers)
         if q is None:
             negate = pending_or = False
             continue
+        if _withheld(q):
+            parsed.withheld = True
         if negate:
             parsed.must_not.append(q)
         elif pending_or and parsed.must:

@@ -2,12 +2,17 @@
 
 A saved search keeps the query text and the filters and sort of the search page; running
 it again always applies the user's current permissions.
+
+``created`` is Asia/Shanghai time with its offset (``2026-12-05T22:56:23+08:00``). Searches
+saved before that carry the server's local time without an offset (``datetime.now()``);
+they are read as such and shown in Asia/Shanghai too.
 """
 import datetime
 import uuid
 
 from casefiles.errors import NotFound, ValidationError
 from casefiles.i18n import _
+from casefiles.localtime import SHANGHAI
 
 MAX_SAVED = 50
 MAX_NAME = 60
@@ -23,9 +28,40 @@ def _store(site):
     return store
 
 
+def created_at(moment=None):
+    """``created`` of a search saved at ``moment`` (naive: Asia/Shanghai, as the system
+    records time; None: now)."""
+    if moment is None:
+        moment = datetime.datetime.now(SHANGHAI)
+    elif moment.tzinfo is None:
+        moment = moment.replace(tzinfo=SHANGHAI)
+    return moment.astimezone(SHANGHAI).replace(microsecond=0).isoformat()
+
+
+def _shown_created(value):
+    """A stored ``created`` in Asia/Shanghai with the offset; one without an offset was the
+    server's local time."""
+    if not isinstance(value, str) or not value:
+        return value
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.astimezone()          # the server's local time zone, as it was saved
+    return created_at(moment)
+
+
+def _shown(entry):
+    out = dict(entry)
+    if "created" in out:
+        out["created"] = _shown_created(out["created"])
+    return out
+
+
 def list_saved(site, username):
     store = getattr(site, "saved_searches", None)
-    return [dict(s) for s in (store.get(username, ()) if store is not None else ())]
+    return [_shown(s) for s in (store.get(username, ()) if store is not None else ())]
 
 
 def clean_params(params):
@@ -57,7 +93,7 @@ def save(site, username, name, params, now=None):
     if fields:
         raise ValidationError(_("saved_invalid", default="The search cannot be saved."), fields)
     entry = {"id": uuid.uuid4().hex[:12], "name": name, "params": params,
-             "created": (now or datetime.datetime.now()).replace(microsecond=0).isoformat()}
+             "created": created_at(now)}
     store[username] = tuple(s for s in current if s.get("name") != name) + (entry,)
     return dict(entry)
 

@@ -277,6 +277,8 @@ class _Evaluation:
             return found
         if kind is Q.Every:
             return set(allow)
+        if q is Q.NullQuery:              # a part withheld from the searcher (indexing.query)
+            return set()
         if kind is Q.Phrase:
             return self.phrase(q, allow)
         if getattr(q, "fieldname", None) in (None, S.TEXT):
@@ -420,8 +422,11 @@ def run(searcher, q, principals, caches, sort="relevance", page=1, size=20, face
             try:
                 ids = evaluation.ids(q, allow)
                 if scored and ids:
+                    # every match is ranked, those matched only by an exact field (a phone or ID
+                    # number, a case number, a date range on one side of an OR) at 0: the page
+                    # shows what the total counts
                     scores = evaluation.scores(q, ids)
-                    best.extend(heapq.nlargest(limit, ((v, -(d + offset)) for d, v in scores.items())))
+                    best.extend(heapq.nlargest(limit, ((scores.get(d, 0.0), -(d + offset)) for d in ids)))
             except _Unsupported:
                 ids = None
         if ids is None:       # Whoosh's matchers: every match, then the scored ones

@@ -65,7 +65,7 @@ def test_create_edit_and_log_in(api, testapp):
 @pytest.mark.parametrize("body,field", [
     (dict(NEW_USER, username="clerk"), "username"),
     (dict(NEW_USER, username="bad name!"), "username"),
-    (dict(NEW_USER, roles=["boss"]), "role"),
+    (dict(NEW_USER, roles=["boss"]), "roles"),
     (dict(NEW_USER, roles=["unit"]), "unit"),
     (dict(NEW_USER, roles=["unit"], unit="999999"), "unit"),
     (dict(NEW_USER, password="short"), "password"),

@@ -173,8 +173,11 @@ def test_registry_finds_the_same_person_by_id_number():
     again = people.register("王建国", idn(1).lower(), "", "")
     assert again is first and len(people) == 1
     assert (again.phone, again.address) == ("13800000001", "平桥区")   # blanks do not erase
-    renamed = people.register("王建國", " " + idn(1), "13900000002", "浉河区")
-    assert renamed is first and (first.name, first.phone, first.address) == ("王建國", "13900000002", "浉河区")
+    # a different name keeps the name on file (intake refuses it) unless the change is confirmed
+    moved = people.register("王建國", " " + idn(1), "13900000002", "浉河区")
+    assert moved is first and (first.name, first.phone, first.address) == ("王建国", "13900000002", "浉河区")
+    renamed = people.register("王建國", idn(1), rename=True)
+    assert renamed is first and first.name == "王建國"
     other = people.register("李秀英", idn(2))
     assert other is not first and len(people) == 2
     assert people.by_id_number(idn(2)) is other and people.by_id_number(idn(3)) is None

@@ -67,7 +67,7 @@ SNIFFED = [
     ("exe", EXE, "application/x-msdownload"),
     ("empty", b"", "application/x-empty"),
     ("binary", b"\x00\x01\x02\x03garbage", "application/octet-stream"),
-    ("gbk", "信访材料测试文本".encode("gbk"), "application/octet-stream"),
+    ("gbk", "信访材料测试文本".encode("gbk"), "text/plain"),   # GBK/GB18030 text is text (hardening: forms)
 ]
 
 

@@ -220,9 +220,9 @@ def test_a_petitioners_new_details_reach_their_earlier_cases(api, app):
     clerk = api("clerk")
     first = clerk.post_json("/api/cases", petition(subject="平桥区拆迁补偿款未发放"), status=201).json["number"]
     assert S.case_id(first) in find(app, "phone:13800000001")
-    # the same person (same ID number) comes back with a new name spelling, phone and address
+    # the same person (same ID number) comes back with a new name (the change confirmed), phone and address
     person = {"name": "王建华", "id_number": id_number(1), "phone": "13900000009",
-              "address": "信阳市浉河区湖东街道", "primary": True}
+              "address": "信阳市浉河区湖东街道", "primary": True, "rename": True}
     second = clerk.post_json("/api/cases", petition(subject="浉河区路灯损坏", petitioners=[person]),
                              status=201).json["number"]
     for query in ("phone:13900000009", "湖东街道", "王建华"):

@@ -575,7 +575,7 @@ def test_new_version_without_a_file_is_422(testapp, api):
     url = document_page_url(number, "origin", doc["id"])
     form = [f for f in testapp.get(url + "@@versions").forms.values() if (f.action or "").endswith("@@versions")][0]
     res = form.submit(status=422)
-    assert field_error(res, "file") == "请选择文件或填写文本。"
+    assert field_error(res, "file") == "请选择更正后的文件。"    # the version form has no text field
     assert len(document_json(api("clerk"), number, doc["id"])["versions"]) == 1
 
 

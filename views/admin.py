@@ -24,6 +24,7 @@ from casefiles.security import ADMINISTER, LIST, ROLE_TITLES, ROLES
 
 from .auth import LoginRefused, _locked_message, bearer_token, refusal_response
 from .errors import error_response
+from .fields import text_field, text_fields
 from .serialize import token_json, user_admin_json, user_json
 from .uploads import json_body
 
@@ -83,24 +84,19 @@ def _keep_an_admin(request, user, roles, active):
                        {"roles": "admin"})
 
 
-def _text_field(body, name, required=False, max_length=200):
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or (required and not value.strip()) or len(value) > max_length:
-        message = _("field_text", default="The field ${name} must be text.", mapping={"name": name})
-        raise ValidationError(message, {name: message})
-    return value
-
-
 def _roles_field(body):
+    """The ``roles`` of a JSON body: absent (None) or a list of known role names."""
     roles = body.get("roles")
     if roles is None:
         return None
-    if isinstance(roles, str):
-        roles = [roles]
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        message = _("role_bad", default="Roles are: ${roles}.", mapping={"roles": " ".join(ROLES)})
+        message = _("roles_list", default="The field roles must be a list of role names, such as [\"clerk\"].")
+        raise ValidationError(message, {"roles": message})
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        shown = unknown[0] if len(unknown[0]) <= 50 else unknown[0][:50] + "…"
+        message = _("role_unknown", default="There is no role \"${role}\". Roles are: ${roles}.",
+                    mapping={"role": shown, "roles": " ".join(ROLES)})
         raise ValidationError(message, {"roles": message})
     return roles
 
@@ -182,12 +178,12 @@ def api_users(request):
 @view_config(route_name="api_users", request_method="POST", renderer="json", permission=ADMINISTER)
 def api_create_user(request):
     body = json_body(request)
-    username = _text_field(body, "username", required=True, max_length=64).strip()
-    password = _text_field(body, "password", required=True, max_length=256)
-    name = _text_field(body, "name", max_length=100) or ""
-    unit = _text_field(body, "unit", max_length=20)
+    # the types here; what the text may be (the username's characters, the password's
+    # length, a known unit) is the domain's rule, the same for the form and casefiles-adduser
+    username, password = text_fields(body, "username", "password", required=True)
+    name, unit = text_fields(body, "name", "unit")
     roles = _roles_field(body) or []
-    user = create_user(request, username, roles, password, name.strip(), unit)
+    user = create_user(request, username.strip(), roles, password, (name or "").strip(), unit or None)
     request.response.status_int = 201
     request.response.headers["Location"] = request.route_url("api_user", username=user.username)
     return user_admin_json(user, _now())
@@ -206,20 +202,17 @@ def api_update_user(request):
     if active is not None and not isinstance(active, bool):
         message = _("field_bool", default="The field ${name} must be true or false.", mapping={"name": "active"})
         raise ValidationError(message, {"active": message})
-    unit = body.get("unit", None)
+    name, unit = text_fields(body, "name", "unit")
     if "unit" in body and unit is None:
-        unit = ""
-    elif unit is not None:
-        unit = _text_field(body, "unit", max_length=20)
-    update_user(request, user, name=_text_field(body, "name", max_length=100), roles=_roles_field(body),
-                unit=unit, active=active)
+        unit = ""           # null: no unit
+    update_user(request, user, name=name, roles=_roles_field(body), unit=unit, active=active)
     return user_admin_json(user, _now())
 
 
 @view_config(route_name="api_user_password", request_method="POST", renderer="json", permission=ADMINISTER)
 def api_reset_password(request):
     user = _user(request)
-    reset_password(request, user, _text_field(json_body(request), "password", required=True, max_length=256))
+    reset_password(request, user, text_field(json_body(request), "password", required=True))
     return user_admin_json(user, _now())
 
 
@@ -247,10 +240,7 @@ def api_revoke_user_token(request):
 @view_config(route_name="api_me_password", request_method="POST", renderer="json", permission=LIST)
 def api_change_password(request):
     body = json_body(request)
-    old, new = body.get("old"), body.get("new")
-    if not isinstance(new, str):
-        message = _("password_short", default="A password has at least ${n} characters.", mapping={"n": 8})
-        raise ValidationError(message, {"new": message})
+    old, new = text_fields(body, "old", "new", required=True)
     try:
         revoked = change_own_password(request, old, new)
     except LoginRefused as refused:       # answered, not raised: the failure count is committed

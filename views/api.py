@@ -18,7 +18,9 @@ from casefiles.i18n import _
 from casefiles.security import FILE, LIST, LOOKUP, REGISTER, VIEW
 
 from .errors import STATUS_MESSAGES, APIError, error_response
+from .fields import text_fields
 from .files import file_response
+from .pages import DONE_STATUSES, OPEN_STATUSES
 from .serialize import case_json, case_summary, document_json, petitioner_json, user_json
 from .uploads import form, form_json, form_text, is_multipart, json_body, uploads_from
 
@@ -53,11 +55,8 @@ del _route
              require_csrf=False)
 def login(request):
     body = json_body(request)
-    username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
-        raise APIError(400, "bad_request", _("login_fields", default="Send a username and a password."),
-                       {k: "required" for k in ("username", "password") if not isinstance(body.get(k), str)
-                        or not body.get(k)})
+    username, password = text_fields(body, "username", "password", required=True, status=400,
+                                     message=_("login_fields", default="Send a username and a password."))
     from .auth import LoginRefused, check_login, refusal_response
     try:
         user = check_login(request, username.strip(), password)
@@ -68,13 +67,21 @@ def login(request):
     return {"token": token, "user": user_json(user)}
 
 
-@view_config(route_name="api_logout", request_method="POST", renderer="json", permission=NO_PERMISSION_REQUIRED)
+@view_config(route_name="api_logout", request_method="POST", renderer="json", permission=LIST, require_csrf=False)
 def logout(request):
-    """Revoke the bearer token of the request; the token is refused from then on."""
+    """Revoke the bearer token of the request; the token is refused from then on.
+
+    Without a valid token (none, unknown, revoked or expired) this is a 401 like every other
+    call: there is nobody to log out (the permission check answers it, before any CSRF
+    check). A browser session posting here (no token) must still pass the CSRF check, which
+    is therefore made here rather than before the view."""
+    from pyramid.csrf import check_csrf_token
     from .auth import bearer_token
     token = bearer_token(request)
-    revoked = request.site.users.revoke_token(token) if token else False
-    return {"revoked": revoked}
+    if token is None:
+        check_csrf_token(request)      # a cookie session: 400 csrf without the token
+        return {"revoked": False}
+    return {"revoked": request.site.users.revoke_token(token)}
 
 
 @view_config(route_name="api_me", request_method="GET", renderer="json", permission=LIST)
@@ -184,20 +191,27 @@ def _int_param(request, name, default, low, high):
     try:
         value = int(raw)
     except ValueError:
-        raise APIError(400, "bad_request", _("param_int", default="${name} must be a whole number.",
-                                             mapping={"name": name}), {name: raw})
+        digits = raw.strip()
+        if not (digits.isascii() and digits[1 if digits[:1] in "+-" else 0:].isdigit()):   # else: too long for int()
+            message = _("param_int", default="${name} must be a whole number.", mapping={"name": name})
+            raise APIError(400, "bad_request", message, {name: message})
+        value = high + 1
     if not low <= value <= high:
-        raise APIError(400, "bad_request", _("param_range", default="${name} must be between ${low} and ${high}.",
-                                             mapping={"name": name, "low": low, "high": high}), {name: raw})
+        message = _("param_range", default="${name} must be between ${low} and ${high}.",
+                    mapping={"name": name, "low": low, "high": high})
+        raise APIError(400, "bad_request", message, {name: message})
     return value
 
 
 LIST_FILTERS = ("status", "unit", "channel", "district", "category", "petition_type", "year")
-_CHOICES = {"status": STATUSES, "channel": CHANNELS, "petition_type": PETITION_TYPES}
+# ?status= takes a status or a group of statuses, the same names as the case list's links
+STATUS_GROUPS = {"open": OPEN_STATUSES, "done": DONE_STATUSES}
+_CHOICES = {"status": tuple(STATUSES) + tuple(STATUS_GROUPS), "channel": CHANNELS, "petition_type": PETITION_TYPES}
 
 
 def list_filters(request):
-    """Catalog filters from the query string; an unknown status, channel or type is a 400."""
+    """Catalog filters from the query string; an unknown status, channel or type is a 400
+    whose field message repeats the value sent and lists the accepted ones."""
     filters = {}
     for name in LIST_FILTERS:
         value = request.GET.get(name)
@@ -206,8 +220,12 @@ def list_filters(request):
         if name == "year":
             value = _int_param(request, "year", None, 1990, 2100)
         elif name in _CHOICES and value not in _CHOICES[name]:
-            raise APIError(400, "bad_request", _("filter_bad", default="Unknown value ${value} for ${name}.",
-                                                 mapping={"value": value, "name": name}), {name: value})
+            shown = value if len(value) <= 50 else value[:50] + "…"
+            message = _("filter_bad_choices", default="Unknown value \"${value}\" for ${name}; use one of: ${choices}.",
+                        mapping={"value": shown, "name": name, "choices": ", ".join(_CHOICES[name])})
+            raise APIError(400, "bad_request", message, {name: message})
+        elif name == "status" and value in STATUS_GROUPS:
+            value = list(STATUS_GROUPS[value])
         filters[name] = value
     return filters
 
@@ -264,13 +282,14 @@ def add_document(request):
     form(request)
     uploads = uploads_from(request, "file")
     if len(uploads) > 1:
-        raise APIError(400, "bad_request", _("one_file", default="Send one file per document."), {"file": "one"})
+        message = _("one_file", default="Send one file per document.")
+        raise APIError(400, "bad_request", message, {"file": message})
     upload = uploads[0] if uploads else None
     kind = form_text(request, "kind", "other").strip() or "other"
     folder = form_text(request, "folder").strip() or default_folder(kind)
     title = form_text(request, "title").strip() or (upload.filename if upload else "")
     text = form_text(request, "text")
-    ref, author = form_text(request, "ref").strip()[:100], form_text(request, "author").strip()[:100]
+    ref, author = form_text(request, "ref").strip(), form_text(request, "author").strip()  # over 100: 422
     exclusive_transaction(request)
     document = intake.file_document(request.site, case, folder, kind, title, upload, by=request.user.username,
                                     text=text, max_bytes=_settings(request)["casefiles.max_upload_bytes"],
@@ -291,15 +310,11 @@ def get_file(request):
     version = None
     raw = request.GET.get("version")
     if raw:
-        try:
-            number = int(raw)
-        except ValueError:
-            raise APIError(400, "bad_request", _("param_int", default="${name} must be a whole number.",
-                                                 mapping={"name": "version"}), {"version": raw})
+        number = _int_param(request, "version", None, -10 ** 9, 10 ** 9)   # 0, -1: no such version (404)
         version = request.context.version(number)
         if version is None:
-            raise APIError(404, "not_found", _("version_missing", default="This version does not exist."),
-                           {"version": raw})
+            message = _("version_missing", default="This version does not exist.")
+            raise APIError(404, "not_found", message, {"version": message})
     if request.context.current is None:
         raise APIError(404, "not_found", _("version_missing", default="This version does not exist."))
     return file_response(request, request.context, version, inline=request.GET.get("inline") == "1")
@@ -312,7 +327,8 @@ def add_version(request):
     case = document.case
     uploads = uploads_from(request, "file")
     if len(uploads) != 1:
-        message = _("file_required", default="Choose a file or enter the text.")
+        message = _("version_file_required", default="Choose the corrected file.") if not uploads else \
+            _("one_file", default="Send one file per document.")
         raise APIError(422, "invalid", message, {"file": message})
     note = form_text(request, "note")
     exclusive_transaction(request)

@@ -489,6 +489,7 @@ def _require_auditor(request):
 
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_PAGE = 1_000_000
 
 
 def audit_filters(request):
@@ -520,8 +521,12 @@ def audit_filters(request):
     if filters.get("from") and filters.get("to") and filters["from"] > filters["to"]:
         errors["to"] = _("audit_range_bad", default="The end date is before the start date.")
     page = params.get("page", "1").strip() or "1"
-    if not page.isdigit() or not 1 <= int(page) <= 1_000_000:
+    if not page.isascii() or not page.isdigit() or not page.strip("0"):
         errors["page"] = _("audit_page_bad", default="The page must be a positive whole number.")
+        page = "1"
+    elif len(page.lstrip("0")) > len(str(MAX_PAGE)) or int(page) > MAX_PAGE:
+        errors["page"] = _("audit_page_range", default="The page must be between 1 and ${n}.",
+                           mapping={"n": MAX_PAGE})
         page = "1"
     if errors:
         raise ValidationError(_("audit_filters_bad", default="Some filters are invalid."), errors)

@@ -17,7 +17,7 @@ from pyramid.view import view_config
 
 from casefiles import intake
 from casefiles.cases import CHANNELS, STAGES, STATUSES, Case, Cases, CaseYear, Stage
-from casefiles.documents import KINDS, Document
+from casefiles.documents import KINDS, Document, decode_text
 from casefiles.errors import DomainError, ValidationError
 from casefiles.i18n import _
 from casefiles.security import FILE, LIST, VIEW
@@ -84,8 +84,17 @@ def _int(value, default, low, high):
 
 # ---------------------------------------------------------------- the case list
 
-def list_filters(request):
-    """The list's filters from the query string; unknown values are ignored, not errors."""
+def _ignored(problems, name, value):
+    """Note a query parameter the list cannot use: the page says it was not applied (the API
+    answers the same with a 400)."""
+    if problems is not None:
+        problems.append(_("filter_ignored", default="Unknown value ${value} for ${name}: this filter was not applied.",
+                          mapping={"value": str(value)[:100], "name": name}))
+
+
+def list_filters(request, problems=None):
+    """The list's filters from the query string; unknown values are not applied, and each is
+    added to ``problems`` (messages the page shows)."""
     params = request.params
     site = request.site
     filters, shown = {}, {}
@@ -95,30 +104,51 @@ def list_filters(request):
         shown["status"] = status
     elif status in STATUSES:
         filters["status"] = shown["status"] = status
-    if params.get("channel", "") in CHANNELS:
-        filters["channel"] = shown["channel"] = params["channel"]
-    if params.get("district", "") in DISTRICTS + (CITY_LEVEL,):
-        filters["district"] = shown["district"] = params["district"]
+    elif status:
+        _ignored(problems, "status", status)
+    channel = params.get("channel", "")
+    if channel in CHANNELS:
+        filters["channel"] = shown["channel"] = channel
+    elif channel:
+        _ignored(problems, "channel", channel)
+    district = params.get("district", "")
+    if district in DISTRICTS + (CITY_LEVEL,):
+        filters["district"] = shown["district"] = district
+    elif district:
+        _ignored(problems, "district", district)
     unit = params.get("unit", "")
     if unit and unit in site.units:
         filters["unit"] = shown["unit"] = unit
+    elif unit:
+        _ignored(problems, "unit", unit)
     year = _int(params.get("year"), None, 1990, 2100)
     if year:
         filters["year"] = year
         shown["year"] = str(year)
+    elif params.get("year"):
+        _ignored(problems, "year", params["year"])
     return filters, shown
 
 
 @view_config(context=Cases, renderer="cases_view.jinja2", permission=LIST)
 def case_list(request):
-    filters, shown = list_filters(request)
+    problems = []
+    filters, shown = list_filters(request, problems)
     default_size = _settings(request)["casefiles.page_size"]
     size = _int(request.params.get("size"), default_size, 1, 200)
-    page = _int(request.params.get("page"), 1, 1, 100000)
-    total, numbers = request.site.catalog.query(request.principals, filters, limit=page * size)
+    if request.params.get("size") and size == default_size and request.params["size"] != str(default_size):
+        _ignored(problems, "size", request.params["size"])
+    raw_page = request.params.get("page", "")
+    page = _int(raw_page, None, 1, 10 ** 9)
+    if page is None:
+        page = 1
+        if raw_page:
+            _ignored(problems, "page", raw_page)
+    total, numbers = request.site.catalog.query(request.principals, filters, limit=min(page, 100000) * size)
     numbers = numbers[(page - 1) * size: page * size]
     cases = [c for c in (request.site.cases.by_number(n) for n in numbers) if c is not None]
     pages = max(1, math.ceil(total / size))
+    beyond = page > pages   # an empty page that says so (the API answers an empty list), with a link to the last
     query = dict(shown)
     if size != default_size:
         query["size"] = str(size)
@@ -130,6 +160,8 @@ def case_list(request):
         "page_links": page_links(page, pages),
         "first": (page - 1) * size + 1 if cases else 0,
         "last": (page - 1) * size + len(cases),
+        "problems": [request.t(p) for p in problems],
+        "beyond": beyond,
     }
 
 
@@ -279,7 +311,7 @@ def preview(version):
     if version.media_type == "text/plain":
         with version.open() as f:
             data = f.read(TEXT_PREVIEW_BYTES + 1)
-        text = data[:TEXT_PREVIEW_BYTES].decode("utf-8", "replace")
+        text = decode_text(data[:TEXT_PREVIEW_BYTES], version.charset)   # GBK, UTF-16: as filed
         return "text", text + ("\n…" if len(data) > TEXT_PREVIEW_BYTES else "")
     return "none", ""
 
@@ -338,8 +370,9 @@ def add_version(request):
     uploads = uploads_from(request, "file")
     try:
         if len(uploads) != 1:
-            raise ValidationError(_("file_required", default="Choose a file or enter the text."),
-                                         {"file": _("file_required", default="Choose a file or enter the text.")})
+            message = _("version_file_required", default="Choose the corrected file.") if not uploads else \
+                _("one_file", default="Send one file per document.")
+            raise ValidationError(message, {"file": message})
         version = intake.file_version(case, document, uploads[0], request.user.username, note=note,
                                       now=shanghai_now(), max_bytes=_settings(request)["casefiles.max_upload_bytes"])
     except DomainError as exc:

@@ -49,13 +49,14 @@ def file_response(request, document, version=None, inline=False):
     kind = "inline" if inline and version.media_type in INLINE_TYPES else "attachment"
     path = version.blob.committed() if version.blob._p_blob_committed else None
     content_type = version.media_type
-    if content_type == "text/plain":
-        content_type = "text/plain; charset=utf-8"
+    if content_type == "text/plain":   # the bytes as filed, named in their own encoding (GBK, UTF-16...)
+        content_type = f"text/plain; charset={getattr(version, 'text_encoding', 'utf-8')}"
     if path:
         response = FileResponse(path, request=request, content_type=content_type)
-    else:
-        response = Response(body=version.read(), content_type=None)
+    else:   # conditional, like FileResponse: it answers Range requests with 206 too
+        response = Response(body=version.read(), content_type=None, conditional_response=True)
         response.headers["Content-Type"] = content_type
+    response.headers["Accept-Ranges"] = "bytes"     # on the 200 as on a 206 (RFC 9110 14.3)
     response.headers["Content-Disposition"] = content_disposition(kind, version.filename, version.media_type)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["ETag"] = f'"{version.sha256}"'

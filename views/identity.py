@@ -20,6 +20,7 @@ from casefiles.i18n import _
 from casefiles.security import (ADMINISTER, ALL_PERMISSIONS, Authenticated, Everyone, ROLE_TITLES,
                                 VIEW, acl_decision, principals_allowed)
 
+from .fields import text_field
 from .pages import remember_reveal
 from .serialize import case_petitioners, petitioner_json
 from .uploads import json_body
@@ -57,7 +58,7 @@ def reveal_api(request):
     case = request.context
     _may_reveal(request, case)
     body = json_body(request)
-    purpose = privacy.check_purpose(body.get("purpose"))
+    purpose = privacy.check_purpose(text_field(body, "purpose"))   # a number or a list: "must be text"
     _audit(request, "identity.reveal", case=case.number, detail={"purpose": purpose})
     seen = privacy.Identity(request.user, request.has_permission, case, revealed=True)
     return {"number": case.number, "purpose": purpose,

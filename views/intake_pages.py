@@ -18,6 +18,7 @@ from casefiles.security import REGISTER, VIEW
 from casefiles.site import Site
 
 from .pages import shanghai_now
+from . import pending
 from .uploads import uploads_from
 
 PETITIONER_ROWS = intake.MAX_REPRESENTATIVES
@@ -37,6 +38,7 @@ def form_values(post):
         for key in PERSON_FIELDS:
             values[f"petitioners.{i}.{key}"] = post.get(f"petitioners.{i}.{key}", "").strip()
         values[f"petitioners.{i}.anonymous"] = bool(post.get(f"petitioners.{i}.anonymous"))
+        values[f"petitioners.{i}.rename"] = bool(post.get(f"petitioners.{i}.rename"))
     values["primary"] = post.get("primary", "0")
     values["confidential"] = bool(post.get("confidential"))
     return values
@@ -51,14 +53,19 @@ def registration_data(channel, values):
     data["petitioners"] = [
         {"name": values[f"petitioners.{i}.name"], "id_number": values[f"petitioners.{i}.id_number"],
          "phone": values[f"petitioners.{i}.phone"], "address": values[f"petitioners.{i}.address"],
-         "anonymous": values[f"petitioners.{i}.anonymous"], "primary": values["primary"] == str(i)}
+         "anonymous": values[f"petitioners.{i}.anonymous"], "primary": values["primary"] == str(i),
+         "rename": values.get(f"petitioners.{i}.rename", False)}
         for i in range(PETITIONER_ROWS)
     ]
     if data["petition_type"] == "accusation":
         data["accused"] = {"unit": values["accused.unit"] or None, "person": values["accused.person"]}
     if channel in ("visit", "video"):
-        data.update(group_size=values["group_size"] or 0, visit_place=values["visit_place"],
-                    leader=values["leader"])
+        size = values["group_size"]
+        # the form's number field: ASCII digits are a number; anything else goes on as typed,
+        # for the domain to refuse (never read "５" or "1.5" as a number here)
+        if size.isascii() and size.isdigit() and len(size) <= 9:
+            size = int(size)
+        data.update(group_size=size, visit_place=values["visit_place"], leader=values["leader"])
     if channel == "online":
         data.update(online_source=values["online_source"], external_ref=values["external_ref"])
     if channel == "transfer":
@@ -106,6 +113,7 @@ def blank_values():
         for key in PERSON_FIELDS:
             values[f"petitioners.{i}.{key}"] = ""
         values[f"petitioners.{i}.anonymous"] = False
+        values[f"petitioners.{i}.rename"] = False
     values.update(primary="0", confidential=False, petition_type="complaint", online_source="website",
                   received_at=shanghai_now().strftime("%Y-%m-%d %H:%M"))
     return values
@@ -120,24 +128,50 @@ def register(request):
     values = blank_values()
     errors = {}
     message = None
+    link = {"type": "", "into": "", "error": ""}
+    pending_token, kept = "", []
     if request.method == "POST":
         values = form_values(request.POST)
+        # files kept from an earlier refused submission of this form (pending.py), less those removed
+        pending_token = request.POST.get("pending", "")
+        removed = set(v for v in request.POST.getall("pending_remove") if isinstance(v, str))
+        kept = [e for e in pending.kept_files(request, pending_token) if e["id"] not in removed]
+        chosen = uploads_from(request, "files")
+        uploads = pending.open_uploads(request, pending_token, removed) + chosen
+        max_bytes = request.registry.settings["casefiles.max_upload_bytes"]
+        link_type, link_into = request.POST.get("link_type", ""), request.POST.get("link_into", "").strip()
+        link.update(type=link_type if link_type in LINK_ACTIONS else "", into=link_into)
+        # a channel the form does not offer is refused (intake names the field), not read as a letter
+        requested = request.params.get("channel") or channel
         try:
-            case = intake.register(request.site, registration_data(channel, values),
-                                   uploads_from(request, "files"), by=request.user.username, now=shanghai_now(),
-                                   max_bytes=request.registry.settings["casefiles.max_upload_bytes"])
-            link_type, link_into = request.POST.get("link_type"), request.POST.get("link_into", "").strip()
+            case = intake.register(request.site, registration_data(requested, values),
+                                   uploads, by=request.user.username, now=shanghai_now(), max_bytes=max_bytes)
             if link_type in LINK_ACTIONS and link_into:
                 # the clerk chose, in the similar-cases panel, to file it as a repeat item or
                 # join it: the same transaction, so a refused link registers nothing
                 from .workflow import do
-                do(request, case, LINK_ACTIONS[link_type], {"into": link_into})
+                try:
+                    do(request, case, LINK_ACTIONS[link_type], {"into": link_into})
+                except DomainError as exc:
+                    # about the case chosen in the panel: shown there, with the number to correct
+                    exc.fields = {("link_into" if k == "into" else k): v for k, v in exc.fields.items()}
+                    exc.fields.setdefault("link_into", exc.message)
+                    raise
         except DomainError as exc:
             request.tm.doom()
             request.response.status_int = exc.status
             message = request.t(exc.message)
             errors = field_messages(request, exc)
+            link["error"] = errors.pop("link_into", "")
+            # the files chosen are kept for the form shown again (a browser cannot refill a file input)
+            try:
+                pending_token, kept = pending.keep(request, pending_token, kept, acceptable(chosen, max_bytes))
+            except OSError:     # nothing kept: the form says the files must be chosen again
+                pending_token, kept = "", []
+                errors.setdefault("files", request.t(_("ui_files_again", default="Choose the files again: "
+                                                       "they could not be kept.")))
         else:
+            pending.drop_after_commit(request, pending_token)
             request.session.flash(request.t(_("ui_registered", default="Registered: case number ${number}.",
                                               mapping={"number": case.number})))
             return HTTPSeeOther(request.resource_url(case))
@@ -151,4 +185,20 @@ def register(request):
         "units": request.site.units.active_units(),
         "categories": CATEGORIES,
         "max_bytes": request.registry.settings["casefiles.max_upload_bytes"],
+        "link": link,
+        "pending_token": pending_token,
+        "pending_files": kept,
     }
+
+
+def acceptable(uploads, max_bytes):
+    """The uploads that pass the checks on their own (size, type): the ones worth keeping for
+    the form shown again; a refused file is named in the error and not kept."""
+    out = []
+    for upload in uploads:
+        try:
+            upload.check(max_bytes)
+        except DomainError:
+            continue
+        out.append(upload)
+    return out

@@ -12,7 +12,9 @@
 - ``/api/searches`` and ``/search/saved`` saved searches per user.
 
 Every result is filtered by the user's principals inside ``indexing.search``; the hits of
-the page are checked again against the live ACL.
+the page are checked again against the live ACL. Petitioners' ID and phone numbers are
+searchable only by users who see them in full (``casefiles.privacy.full_identity``): for
+others those parts of a search match nothing (``indexing.query``), and the answer says so.
 """
 from urllib.parse import urlencode
 
@@ -24,6 +26,7 @@ from casefiles.cases import CHANNELS, STATUSES
 from casefiles.documents import KINDS, Document
 from casefiles.errors import DomainError
 from casefiles.i18n import _
+from casefiles.privacy import full_identity
 from casefiles.security import LIST, VIEW
 from indexing import saved as saved_searches
 from indexing import schema as S
@@ -64,6 +67,9 @@ REASONS = {
 _("similar_petitioner", default="same petitioner")
 _("similar_text", default="similar text: ${words}")
 _("similar_district", default="same place: ${district}")
+NUMBERS_WITHHELD = _("search_numbers_withheld",
+                     default="Searching by ID or phone number is only for users who see the numbers in full; "
+                             "those parts of the search matched nothing.")
 
 
 def _caches(request):
@@ -120,8 +126,8 @@ def _masked(markup):
 
 def _mask_hit(request, hit, case):
     """ID and phone numbers in a hit's title and snippets, masked for a user who does not see
-    them in full on this case (``casefiles.privacy``): a search for a number tells a masked
-    reader which case it is in, never the number's neighbours or other numbers."""
+    them in full on this case (``casefiles.privacy``): such a user cannot search by a number
+    (``indexing.query``, ``numbers=False``), and other numbers near the words found stay masked."""
     from .pages import identity_for
     if not identity_for(request, case).full:
         hit.title_html = _masked(hit.title_html)
@@ -143,12 +149,17 @@ class Search:
         self.size = _int(request, "size", PAGE_SIZE, 1, 100)
         vocab = _vocab(request)
         try:
-            self.parsed = parse(self.q, vocab)
+            self.parsed = parse(self.q, vocab, numbers=full_identity(request.user))
             self.filters = filters_from_params(self.params, vocab)
         except QueryError as e:
             raise _bad_query(e)
         self.results = None
         self.hits = []
+
+    @property
+    def notice(self):
+        """Why parts of the search matched nothing (the ID and phone numbers of a masked reader)."""
+        return self.request.t(NUMBERS_WITHHELD) if self.parsed.withheld else None
 
     @property
     def empty(self):
@@ -243,8 +254,11 @@ class Search:
         for field in S.FACETS:
             facets[field] = {value: count for value, count in self.results.facets.get(field, ())
                              if value not in (None, S.NONE)}
-        return {"total": self.results.total, "page": self.page, "size": self.size, "sort": self.sort,
-                "hits": hits, "facets": facets, "took_ms": round(self.results.took * 1000, 1)}
+        out = {"total": self.results.total, "page": self.page, "size": self.size, "sort": self.sort,
+               "hits": hits, "facets": facets, "took_ms": round(self.results.took * 1000, 1)}
+        if self.notice:
+            out["notice"] = self.notice
+        return out
 
 
 def _document(case, doc_id):
@@ -295,8 +309,10 @@ def highlight_document(request, document, q=None):
             "extracted": bool(getattr(document, "extracted_text", ""))}
     if not info["q"]:
         return info
+    from .pages import identity_for
+    identity = identity_for(request, document.case)
     try:
-        terms = parse(info["q"], _vocab(request)).terms
+        terms = parse(info["q"], _vocab(request), numbers=identity.full).terms
     except QueryError as e:
         info["error"] = request.t(e.message)
         return info
@@ -307,8 +323,7 @@ def highlight_document(request, document, q=None):
                           or [None])[0]
     info["fragments"] = fragments(text, terms, count=5)
     info["text_html"], info["count"] = mark_all(text, terms)
-    from .pages import identity_for
-    if not identity_for(request, document.case).full:   # casefiles.privacy: numbers masked
+    if not identity.full:   # casefiles.privacy: numbers masked
         info["title_html"] = _masked(info["title_html"])
         info["fragments"] = [_masked(f) for f in info["fragments"]]
         info["text_html"] = _masked(info["text_html"])
@@ -378,6 +393,8 @@ def api_similar(request):
     subject = (params.get("subject") or "").strip()[:300]
     content = (params.get("content") or "").strip()[:MAX_INTAKE_TEXT]
     ids = [v.strip() for v in params.getall("id_number") if v and v.strip()][:10]
+    if not full_identity(request.user):
+        ids = []      # an ID number finds cases only for those who see the numbers (casefiles.privacy)
     district = (params.get("district") or "").strip()[:20]
     exclude = {(params.get("exclude") or "").strip()} - {""}
     if not (subject or content or ids):

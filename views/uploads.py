@@ -7,6 +7,8 @@ import hashlib
 import json
 import math
 import os
+import re
+from urllib.parse import quote, unquote
 
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 from pyramid.events import NewRequest, subscriber
@@ -137,6 +139,61 @@ class FilePart:
         return f"FilePart({self.name!r}, {self.filename!r}, {self.size})"
 
 
+# the parts that always carry a file, with or without a ``filename`` in their header
+FILE_PARTS = ("file", "files")
+
+
+def _rfc2231_value(value):
+    """The text of an RFC 5987/2231 extended value (``UTF-8'zh'%E6%9D%A5%E4%BF%A1.pdf``)."""
+    charset, _sep, rest = value.partition("'")
+    _lang, sep, encoded = rest.partition("'")
+    if not sep:                      # no charset'language' prefix: percent-encoded UTF-8
+        charset, encoded = "utf-8", value
+    try:
+        return unquote(encoded, encoding=charset or "utf-8", errors="replace")
+    except LookupError:              # a charset Python does not know
+        return unquote(encoded, encoding="utf-8", errors="replace")
+
+
+_EXTENDED = re.compile(r';\s*filename\*(?:(\d+)(\*?))?\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)', re.I)
+
+
+def filename_star(segment):
+    """The ``filename*`` of a part's Content-Disposition (RFC 5987; RFC 2231 continuations
+    ``filename*0*=...; filename*1*=...``), decoded; None when there is none."""
+    header = next((v for k, v in segment.headerlist if k == "Content-Disposition"), "")
+    whole, pieces = None, {}
+    for number, star, raw in _EXTENDED.findall(header):
+        raw = raw.strip()
+        if raw.startswith('"') and raw.endswith('"') and len(raw) > 1:
+            raw = re.sub(r'\\(.)', r'\1', raw[1:-1])
+        if not number:
+            whole = raw
+        elif number.isdigit() and int(number) < 100:
+            pieces[int(number)] = (raw, bool(star))
+    if whole is not None:
+        return _rfc2231_value(whole)
+    if pieces:
+        first_encoded = pieces.get(0, ("", False))[1]
+        joined = "".join(raw if encoded else quote(raw, safe="")
+                         for _n, (raw, encoded) in sorted(pieces.items()))
+        return _rfc2231_value(joined) if first_encoded else unquote(joined, errors="replace")
+    return None
+
+
+def part_filename(segment):
+    """The file name of a multipart part, or None for a text part. A ``filename*`` (RFC 5987)
+    is preferred to a plain ``filename`` (RFC 6266: a client sending both means it as the
+    exact name); a part named ``file`` or ``files`` is a file even without either (its name
+    is then empty: the domain names it by its type), so that no file is ever dropped."""
+    star = filename_star(segment)
+    if star is not None:
+        return star
+    if segment.filename is not None:
+        return segment.filename
+    return "" if segment.name in FILE_PARTS else None
+
+
 def parse_multipart(request):
     """The multipart form of the request as a webob ``MultiDict`` (text parts as ``str``,
     file parts as ``FilePart``), parsed once and cached as ``request.POST``. Raises
@@ -172,15 +229,16 @@ def parse_multipart(request):
                 form.add(segment.name, b"".join(text).decode(segment.charset or "utf-8", "replace"))
             elif part is not None:
                 part.complete()
-                if part.filename or part.size:   # not an empty file input
+                if part.filename or part.size:   # not an empty file input (a browser sends filename="")
                     form.add(part.name, part)
             state["text"] = state["part"] = None
         elif isinstance(event, MultipartSegment):   # the headers of a new part
             state["segment"] = event
-            if event.filename is None:
+            filename = part_filename(event)
+            if filename is None:
                 state["text"] = []
             else:
-                state["part"] = FilePart(event.name, event.filename, event.content_type)
+                state["part"] = FilePart(event.name, filename, event.content_type)
                 files.append(state["part"])
         elif state["text"] is not None:
             state["text"].append(bytes(event))
@@ -224,24 +282,35 @@ def readable_form(event):
     for name, value in form(request).items():
         if not isinstance(value, str) and name not in FILE_FIELDS:
             request.content_type = "application/octet-stream"   # the error page finds no form either
-            raise APIError(400, "bad_request", _("field_text", default="The field ${name} must be text.",
-                                                 mapping={"name": name[:100]}), {name[:100]: "text"})
+            message = _("field_text", default="The field ${name} must be text.", mapping={"name": name[:100]})
+            raise APIError(400, "bad_request", message, {name[:100]: message})
+
+
+def single(request, name):
+    """The one value of a single-valued field, or None; the field sent twice is a 400 (which
+    of the two was meant cannot be told)."""
+    values = form(request).getall(name)
+    if len(values) > 1:
+        message = _("field_twice", default="The field ${name} was sent more than once.", mapping={"name": name[:100]})
+        raise APIError(400, "bad_request", message, {name[:100]: message})
+    return values[0] if values else None
 
 
 def form_text(request, name, default=""):
-    """A text field of the form; a file sent where text is expected is a 400."""
-    value = form(request).get(name)
+    """A text field of the form; a file sent where text is expected, or the field sent
+    twice, is a 400."""
+    value = single(request, name)
     if value is None:
         return default
     if not isinstance(value, str):
-        raise APIError(400, "bad_request", _("field_text", default="The field ${name} must be text.",
-                                             mapping={"name": name}), {name: "text"})
+        message = _("field_text", default="The field ${name} must be text.", mapping={"name": name})
+        raise APIError(400, "bad_request", message, {name: message})
     return value
 
 
 def form_json(request, name):
-    """A JSON object sent as one part of a multipart form (as text or as a file)."""
-    value = form(request).get(name)
+    """A JSON object sent as one part of a multipart form (as text or as a file), once."""
+    value = single(request, name)
     if value is None:
         raise _bad_json(_("data_missing", default="Send the petition as JSON in the form field ${name}.",
                           mapping={"name": name}))

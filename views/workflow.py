@@ -28,9 +28,10 @@ from casefiles import clocks, workflow
 from casefiles.calendar import SOURCE_TITLES, cn_date
 from casefiles.catalog import Between
 from casefiles.cases import STATUSES, Case
-from casefiles.errors import DomainError, Forbidden
+from casefiles.errors import DomainError, Forbidden, ValidationError
 from casefiles.experts import add_expert, eligible
 from casefiles.i18n import _
+from casefiles.idnumber import id_number_problem
 from casefiles.reception import add_day, leaders_for
 from casefiles.security import ADMINISTER, LIST, LOOKUP, VIEW
 from casefiles.site import bootstrap
@@ -161,19 +162,19 @@ def due_filters(request, today=None):
     overdue_raw = (request.params.get("overdue") or "").lower()
     within_raw = request.params.get("due_within")
     if overdue_raw not in ("", "true", "false", "1", "0", "yes", "no"):
-        raise APIError(400, "bad_request", _("wf_overdue_param", default="overdue is true or false."),
-                       {"overdue": overdue_raw})
+        message = _("wf_overdue_param", default="overdue is true or false.")
+        raise APIError(400, "bad_request", message, {"overdue": message})
     overdue = overdue_raw in ("true", "1", "yes")
     within = None
     if within_raw not in (None, ""):
         try:
-            within = int(within_raw)
+            within = int(within_raw) if within_raw.isascii() else -1
         except ValueError:
             within = -1
         if not 0 <= within <= 3650:
-            raise APIError(400, "bad_request", _("param_range", default="${name} must be between ${low} and ${high}.",
-                                                 mapping={"name": "due_within", "low": 0, "high": 3650}),
-                           {"due_within": within_raw})
+            message = _("param_range", default="${name} must be between ${low} and ${high}.",
+                        mapping={"name": "due_within", "low": 0, "high": 3650})
+            raise APIError(400, "bad_request", message, {"due_within": message})
     bounds = workflow.due_bounds(today or today_here(), overdue, within)
     return {"next_due": Between(*bounds)} if bounds else {}
 
@@ -270,10 +271,16 @@ def api_add_reception(request):
 
 
 def _year(request):
-    try:
-        return int(request.matchdict["year"])
-    except ValueError:
-        raise APIError(400, "bad_request", _("calendar_year_bad", default="The year must be between 2000 and 2100."))
+    """The year of ``/api/calendar/{year}``: not a number is a 400; a number outside the years
+    a calendar can be loaded for (2000-2100) is a 422, for GET as for POST."""
+    message = _("calendar_year_bad", default="The year must be between 2000 and 2100.")
+    raw = request.matchdict["year"]
+    if not (raw.isascii() and raw[1 if raw[:1] in "+-" else 0:].isdigit()):
+        raise APIError(400, "bad_request", message, {"year": message})
+    year = int(raw) if len(raw) <= 7 else None
+    if year is None or not 2000 <= year <= 2100:
+        raise ValidationError(message, {"year": message})
+    return year
 
 
 def calendar_year_json(site, year):
@@ -321,6 +328,11 @@ def api_refusal_offers(request):
     site = request.site
     ids = []
     for number in request.params.getall("id_number"):
+        if not number.strip():
+            continue
+        problem = id_number_problem(number)
+        if problem:
+            raise APIError(422, "invalid", problem, {"id_number": problem})
         person = site.petitioners.by_id_number(number)
         if person is not None:
             ids.append(person.id)

@@ -26,6 +26,19 @@
     return (bytes / 1048576).toFixed(1) + " MB";
   }
 
+  /* a size over the limit, said so that it differs from the limit (in bytes when it is close) */
+  function overText(bytes, limit) {
+    if (sizeText(bytes) !== sizeText(limit)) { return [sizeText(bytes), sizeText(limit)]; }
+    return [bytes.toLocaleString("en-US") + " B", limit.toLocaleString("en-US") + " B"];
+  }
+
+  /* an ID number as typed: spaces and full-width digits (４１１５…) allowed, x for X */
+  function idNumber(value) {
+    return value.replace(/[\s\u3000]+/g, "").replace(/[\uff10-\uff19\uff38\uff58]/g, function (ch) {
+      return String.fromCharCode(ch.charCodeAt(0) - 0xfee0);
+    }).toUpperCase();
+  }
+
   function formatDate(iso) {
     return iso ? String(iso).replace("T", " ").slice(0, 16) : "";
   }
@@ -104,7 +117,7 @@
     form.querySelectorAll("input[data-lookup]").forEach(function (input) {
       var row = input.getAttribute("data-lookup");
       input.addEventListener("input", function () {
-        var value = input.value.replace(/\s+/g, "").toUpperCase();
+        var value = idNumber(input.value);
         clearTimeout(timers[row]);
         if (value.length < 18) {
           lastAsked[row] = null;
@@ -177,8 +190,8 @@
         if (!warning) { return; }
         var over = Array.prototype.filter.call(input.files || [], function (f) { return limit && f.size > limit; });
         if (over.length) {
-          warning.textContent = over.map(function (f) { return f.name + "（" + sizeText(f.size) + "）"; }).join("、")
-            + " " + (input.getAttribute("data-msg-over") || "") + " " + sizeText(limit);
+          warning.textContent = over.map(function (f) { return f.name + "（" + overText(f.size, limit)[0] + "）"; }).join("、")
+            + " " + (input.getAttribute("data-msg-over") || "") + " " + overText(over[0].size, limit)[1];
           warning.hidden = false;
         } else {
           warning.hidden = true;
