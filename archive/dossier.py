@@ -574,7 +574,10 @@ class Facts:
 
 
 CONTENTS_PADDING = 2.5
-CONTENTS_LINES = {"ref": 6, "author": 6, "title": 8, "remark": 6}   # at most, per row of the 卷内目录
+# at most, per row of the 卷内目录. A PDF original is bound as it is, with no header page of
+# its own, so this is the only place its 文号 and 责任者 are printed: a value within the
+# filing limit (100 characters, casefiles.intake.DOCUMENT_REF_LIMIT) always fits in full
+CONTENTS_LINES = {"ref": 16, "author": 16, "title": 8, "remark": 6}
 
 
 def _contents_rows(parts, styles, col):

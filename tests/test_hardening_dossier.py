@@ -184,3 +184,27 @@ def test_a_notice_with_a_long_table_value_runs_on_to_the_next_page():
     reader = read_pdf(notices.render("assign", None, fields))
     assert len(reader.pages) > 2
     assert "".join(p.extract_text() for p in reader.pages).count("很") == 3000     # all of it, nothing lost
+
+
+def test_the_contents_show_a_ref_and_author_at_their_limit_in_full(app):
+    """A PDF original is bound as it is, with no header page of its own: the 卷内目录 is the
+    only place its 文号 and 责任者 appear, so values within the limit are never shortened."""
+    from .support import pdf_bytes
+    number = closed_case(app, [("handling", "reply", "答复意见书", Upload.from_bytes("答复.pdf", pdf_bytes()), "")])
+    ref = ("豫信转〔2025〕第" + "甲乙丙丁戊己庚辛壬癸" * 10)[:DOCUMENT_REF_LIMIT]
+    author = ("信阳市浉河区人民政府" + "子丑寅卯辰巳午未申酉" * 10)[:DOCUMENT_REF_LIMIT]
+
+    def set_values(site):
+        for document in site.cases.by_number(number).documents():
+            if document.title == "答复意见书":
+                document.ref, document.author = ref, author
+    change(app, set_values)
+    conn, site = open_site(app)
+    try:
+        built = D.build(site, site.cases.by_number(number))
+    finally:
+        conn.close()
+    reader = read_pdf(built.data)
+    first = built.documents[0]["start"] - 1       # the contents run from page 2 to the first document
+    contents = "".join("".join(reader.pages[i].extract_text().split()) for i in range(1, first))
+    assert ref in contents and author in contents

@@ -240,10 +240,12 @@ def test_files_are_kept_after_a_refused_registration_and_filed_on_resubmit(testa
     pdfs = [d for d in docs if d["media_type"] == "application/pdf"]
     assert [d["filename"] for d in pdfs] == ["扫描件.pdf"]
     assert api("clerk").get(f"/api/cases/{number}/documents/{pdfs[0]['id']}/file").body == scan
-    # the kept files are gone once filed: the token files nothing a second time
-    res = testapp.post("/register", intake_fields(token, pending=pending, subject="另一封来信"), status=303)
-    number2 = re.search(r"XY-\d{4}-\d{6}", res.location).group(0)
-    assert not [d for d in documents(api("clerk"), number2) if d["media_type"] == "application/pdf"]
+    # the kept files are gone once filed: the same form sent again is refused, not registered
+    # without the files it lists
+    before = api("clerk").get("/api/cases").json["total"]
+    res = testapp.post("/register", intake_fields(token, pending=pending, subject="另一封来信"), status=422)
+    assert "重新选择" in html(res).xpath('//*[@id="f-files-error"]')[0].text_content()
+    assert api("clerk").get("/api/cases").json["total"] == before
 
 
 def test_kept_files_belong_to_their_session(app, testapp, api):
@@ -252,12 +254,19 @@ def test_kept_files_belong_to_their_session(app, testapp, api):
     res = testapp.post("/register", intake_fields(token, subject=""),
                        upload_files=[("files", "扫描件.pdf", pdf_bytes())], status=422)
     pending = html(res).xpath('//input[@name="pending"]/@value')[0]
-    other = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:6543"})
-    login(other, "clerk")        # the same user, another session: the token is not theirs
-    token2 = other.get("/register").forms["intake-form"]["csrf_token"].value
-    res = other.post("/register", intake_fields(token2, pending=pending), status=303)
+    before = api("clerk").get("/api/cases").json["total"]
+    for username in ("clerk", "admin"):     # the same user in another session; another user
+        other = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost:6543"})
+        login(other, username)
+        token2 = other.get("/register").forms["intake-form"]["csrf_token"].value
+        res = other.post("/register", intake_fields(token2, pending=pending), status=422)
+        assert html(res).xpath('//*[@id="f-files-error"]')
+        assert api("clerk").get("/api/cases").json["total"] == before
+    # ... and neither removed the files: their own session still files them
+    res = testapp.post("/register", intake_fields(token, pending=pending), status=303)
     number = re.search(r"XY-\d{4}-\d{6}", res.location).group(0)
-    assert not [d for d in documents(api("clerk"), number) if d["media_type"] == "application/pdf"]
+    assert [d["filename"] for d in documents(api("clerk"), number) if d["media_type"] == "application/pdf"] \
+        == ["扫描件.pdf"]
 
 
 # ---------------------------------------------------------------- 7. input attributes escaped once

@@ -11,7 +11,7 @@ from pyramid.view import view_config
 
 from casefiles import intake
 from casefiles.cases import CHANNELS
-from casefiles.errors import DomainError
+from casefiles.errors import DomainError, ValidationError
 from casefiles.i18n import _
 from casefiles.idnumber import id_number_problem
 from casefiles.security import REGISTER, VIEW
@@ -144,6 +144,12 @@ def register(request):
         # a channel the form does not offer is refused (intake names the field), not read as a letter
         requested = request.params.get("channel") or channel
         try:
+            if pending_token and not pending.valid(request, pending_token):
+                # the form listed kept files that are gone (logged out, another session, a day
+                # passed): registering without them would lose them without a word
+                gone = _("ui_kept_files_gone", default="The files attached to this form earlier are no longer "
+                         "available (the session ended or a day passed): choose them again.")
+                raise ValidationError(gone, {"files": gone})
             case = intake.register(request.site, registration_data(requested, values),
                                    uploads, by=request.user.username, now=shanghai_now(), max_bytes=max_bytes)
             if link_type in LINK_ACTIONS and link_into:

@@ -105,10 +105,16 @@ def drop(request, token):
         shutil.rmtree(_folder(request, token), ignore_errors=True)
 
 
+def valid(request, token):
+    """Whether ``token`` names files kept for this user in this session (and not expired)."""
+    return _meta(request, token) is not None
+
+
 def drop_after_commit(request, token):
     """Remove the kept files once the registration that filed them is committed (not before:
-    a retried request must find them again)."""
-    if not token or not _TOKEN.match(token):
+    a retried request must find them again). Only this user's own, from this session: a
+    token sent by anyone else removes nothing."""
+    if not valid(request, token):
         return
     folder = _folder(request, token)
     request.tm.get().addAfterCommitHook(lambda ok: ok and shutil.rmtree(folder, ignore_errors=True))
