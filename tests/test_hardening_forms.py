@@ -353,3 +353,18 @@ def test_a_utf16_text_file_is_read_in_the_encoding_found_when_filed(app, api):
         assert decode_text(data, version.charset) == version.text()
     finally:
         conn.close()
+
+
+def test_files_of_a_form_abandoned_over_a_day_ago_are_removed(app, testapp):
+    import os
+    import time
+    login(testapp)
+    token = testapp.get("/register").forms["intake-form"]["csrf_token"].value
+    testapp.post("/register", intake_fields(token, subject=""), upload_files=[("files", "扫描件.pdf", pdf_bytes())],
+                 status=422)
+    root = os.path.join(app.registry.settings["casefiles.var"], "pending")
+    abandoned, = os.listdir(root)
+    old = time.time() - 2 * 24 * 3600
+    os.utime(os.path.join(root, abandoned, "meta.json"), (old, old))
+    testapp.post("/register", intake_fields(token, subject="另一封来信"), status=303)   # a later registration
+    assert os.listdir(root) == []

@@ -178,6 +178,7 @@ def register(request):
                                                        "they could not be kept.")))
         else:
             pending.drop_after_commit(request, pending_token)
+            pending.cleanup(request)    # forms abandoned over a day ago: their scans are not kept on
             request.session.flash(request.t(_("ui_registered", default="Registered: case number ${number}.",
                                               mapping={"number": case.number})))
             return HTTPSeeOther(request.resource_url(case))

@@ -8,7 +8,8 @@ sent, and a ``meta.json`` naming the user, the time and the files); the form sho
 lists them ("已附") with a box to remove each, and carries the token in a hidden field. The
 next submission files them first, then any newly chosen files; the folder is removed once that
 registration is committed. The token is random, recorded in the user's session and checked
-against the user. Folders older than a day are removed whenever files are kept.
+against the user. Folders older than a day are removed whenever files are kept or a form
+registration succeeds, so the scans of an abandoned form do not stay on disk.
 """
 import json
 import os
