@@ -195,8 +195,7 @@ def _prepare(stack, entry):
             with version.blob.open("r") as f:
                 data = f.read(MAX_TEXT_CHARS * 4)
             # in the encoding found when it was filed (GBK, UTF-16); older versions: guessed
-            charset = getattr(version, "charset", "")
-            part.text = decode_text(data, charset) if charset else _decode(data)
+            part.text = decode_text(data, getattr(version, "charset", ""))
         else:
             part.mode = "other"
             part.text = entry.document.text or ""
@@ -228,17 +227,6 @@ def _reason(media_type, exc):
     if media_type in IMAGE_TYPES:
         return "图像文件无法解码"
     return "文件无法读取"
-
-
-def _decode(data):
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("utf-8", "replace")
 
 
 def _prepare_pdf(stack, part, version):

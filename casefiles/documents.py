@@ -113,15 +113,10 @@ def _decodes(head, encoding, strict_controls):
     return text
 
 
-def text_charset(head):
-    """The encoding of text from its first bytes: "utf-16" (with its byte order mark),
-    "utf-8-sig", "utf-8" or "gb18030" (GBK and GB2312 are subsets: what Chinese offices'
-    Windows editors save); None when the bytes are not text in one of them."""
-    return text_and_charset(head)[1]
-
-
 def text_and_charset(head):
-    """(the text of ``head``, its encoding), or (None, None) when it is not text."""
+    """(the text of ``head``, its encoding), or (None, None) when it is not text in one of
+    "utf-16" (with its byte order mark), "utf-8-sig", "utf-8" or "gb18030" (GBK and GB2312
+    are subsets: what Chinese offices' Windows editors save)."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         if head.startswith(b"\xff\xfe\x00\x00"):     # UTF-32: not what anyone saves text as
             return None, None
@@ -143,9 +138,13 @@ def text_and_charset(head):
 
 def decode_text(data, charset=""):
     """Text file bytes as text: in ``charset`` (what sniffing found when the file was filed),
-    else in the encoding its bytes show; what cannot be decoded is replaced."""
-    charset = charset or text_charset(data[:8192]) or "utf-8"
-    return data.decode(charset, "replace")
+    else in the encoding all its bytes show (files filed before the charset was kept; a
+    character cut at the end is dropped); what cannot be decoded is replaced."""
+    if not charset:
+        text, charset = text_and_charset(data)
+        if text is not None:
+            return text
+    return data.decode(charset or "utf-8", "replace")
 
 
 def sniff(head):

@@ -198,19 +198,6 @@ def play(site, plan, events, numbers, dead, today, max_bytes):
     return registered, problems
 
 
-@contextlib.contextmanager
-def busy(activity):
-    """Count as work in flight for the background threads (``indexing.activity``)."""
-    if activity is None:
-        yield
-        return
-    activity.begin()
-    try:
-        yield
-    finally:
-        activity.end()
-
-
 def timeline(plan, batch):
     """The registrations and steps of the plan in date order, in chunks of ``batch`` (each
     committed on its own: short transactions, which the search index's worker, writing its
@@ -267,7 +254,8 @@ def _demo(args):
         # the search index's worker yields to work in flight (as to requests): it takes what
         # was committed in larger batches, which conflict less often with these short commits
         activity = getattr(getattr(opened.registry, "search_indexer", None), "activity", None)
-        with Progress(len(plan), t(_("cli_demo_progress", default="demo cases"))) as progress, busy(activity):
+        busy = activity.working() if activity is not None else contextlib.nullcontext()
+        with Progress(len(plan), t(_("cli_demo_progress", default="demo cases"))) as progress, busy:
             for chunk in timeline(plan, args.batch):
                 registered, problems = opened.transact(
                     lambda: play(site, plan, chunk, by_plan, dead, today, max_bytes), attempts=CONFLICT_ATTEMPTS)

@@ -52,6 +52,16 @@ class Activity:
             self._active -= 1
             self._last = time.monotonic()
 
+    @contextlib.contextmanager
+    def working(self):
+        """Work in flight outside a request (a script's batch of commits): the background
+        threads wait for it to pause, as for requests."""
+        self.begin()
+        try:
+            yield
+        finally:
+            self.end()
+
     # -- background threads --
     @contextlib.contextmanager
     def hurried(self):

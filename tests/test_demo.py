@@ -251,7 +251,7 @@ def play_plan(app, plan, now):
     transact(app, lambda site: (demo.ensure_users(site), demo.ensure_unit_users(site, plan),
                                 demo.ensure_experts(site, now)))
     by_plan, dead, problems = {}, set(), []
-    with demo.busy(app.registry.search_indexer.activity):
+    with app.registry.search_indexer.activity.working():
         for chunk in demo.timeline(plan, 25):
             registered, failed = transact(app, lambda site: demo.play(site, plan, chunk, by_plan, dead, now.date(),
                                                                         None))

@@ -12,7 +12,7 @@ from casefiles.i18n import _
 from .errors import APIError
 
 
-def text_problem(body, name, required=False, max_length=None):
+def field_problem(body, name, required=False, max_length=None):
     """None if ``body[name]`` is acceptable text (or absent and not required), else a message."""
     value = body.get(name)
     if value is None:
@@ -40,7 +40,7 @@ def text_fields(body, *names, required=False, max_length=None, message=None, sta
     """The values of the text fields ``names`` of ``body``; every problem is reported at once."""
     fields = {}
     for name in names:
-        problem = text_problem(body, name, required, max_length)
+        problem = field_problem(body, name, required, max_length)
         if problem:
             fields[name] = problem
     if fields:

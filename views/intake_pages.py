@@ -134,17 +134,18 @@ def register(request):
         values = form_values(request.POST)
         # files kept from an earlier refused submission of this form (pending.py), less those removed
         pending_token = request.POST.get("pending", "")
+        on_file = pending.kept_files(request, pending_token)    # [] unless this session's (never empty then)
         removed = set(v for v in request.POST.getall("pending_remove") if isinstance(v, str))
-        kept = [e for e in pending.kept_files(request, pending_token) if e["id"] not in removed]
+        kept = [e for e in on_file if e["id"] not in removed]
         chosen = uploads_from(request, "files")
-        uploads = pending.open_uploads(request, pending_token, removed) + chosen
+        uploads = pending.open_uploads(request, pending_token, kept) + chosen
         max_bytes = request.registry.settings["casefiles.max_upload_bytes"]
         link_type, link_into = request.POST.get("link_type", ""), request.POST.get("link_into", "").strip()
         link.update(type=link_type if link_type in LINK_ACTIONS else "", into=link_into)
         # a channel the form does not offer is refused (intake names the field), not read as a letter
         requested = request.params.get("channel") or channel
         try:
-            if pending_token and not pending.valid(request, pending_token):
+            if pending_token and not on_file:
                 # the form listed kept files that are gone (logged out, another session, a day
                 # passed): registering without them would lose them without a word
                 gone = _("ui_kept_files_gone", default="The files attached to this form earlier are no longer "

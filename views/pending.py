@@ -54,13 +54,11 @@ def kept_files(request, token):
     return list(meta["files"]) if meta else []
 
 
-def open_uploads(request, token, remove=()):
-    """``Upload`` objects for the kept files not in ``remove`` (ids), in the order chosen."""
+def open_uploads(request, token, entries):
+    """``Upload`` objects for ``entries`` (from ``kept_files``), in the order chosen."""
     uploads = []
     folder = _folder(request, token)
-    for entry in kept_files(request, token):
-        if entry["id"] in remove:
-            continue
+    for entry in entries:
         stream = open(os.path.join(folder, entry["id"] + ".bin"), "rb")
         request.add_finished_callback(lambda _r, s=stream: s.close())
         uploads.append(Upload(entry["filename"], stream))

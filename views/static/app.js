@@ -32,12 +32,15 @@
     return [bytes.toLocaleString("en-US") + " B", limit.toLocaleString("en-US") + " B"];
   }
 
-  /* an ID number as typed: spaces and full-width digits (４１１５…) allowed, x for X */
+  /* an ID number as typed: spaces and full-width digits (４１１５…) allowed, x for X
+     (also search.js's, which runs after this file) */
   function idNumber(value) {
     return value.replace(/[\s\u3000]+/g, "").replace(/[\uff10-\uff19\uff38\uff58]/g, function (ch) {
       return String.fromCharCode(ch.charCodeAt(0) - 0xfee0);
     }).toUpperCase();
   }
+  window.casefiles = window.casefiles || {};
+  window.casefiles.idNumber = idNumber;
 
   function formatDate(iso) {
     return iso ? String(iso).replace("T", " ").slice(0, 16) : "";

@@ -54,10 +54,8 @@
     if (f.content && f.content.value.trim()) { params.append("content", f.content.value.trim().slice(0, 2000)); }
     if (f.district && f.district.value) { params.append("district", f.district.value); }
     f.ids.forEach(function (input) {
-      // as typed: "4115 2219 ..." and full-width digits are the same number
-      var v = input.value.replace(/[\s\u3000]+/g, "").replace(/[\uff10-\uff19\uff38\uff58]/g, function (ch) {
-        return String.fromCharCode(ch.charCodeAt(0) - 0xfee0);
-      }).toUpperCase();
+      // as typed: "4115 2219 ..." and full-width digits are the same number (app.js)
+      var v = window.casefiles.idNumber(input.value);
       if (v.length === 18) { params.append("id_number", v); }
     });
     return params.toString();
